@@ -1,0 +1,1 @@
+"""Prefect flows and the `imgflow` command line that run the DVC stages."""

@@ -1,0 +1,1 @@
+"""imgflow's DVC stages: one module per stage, each runnable as `python -m stages.<name>`."""

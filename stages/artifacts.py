@@ -1,0 +1,92 @@
+"""Atomic writers for stage outputs: write to a temp file beside the target, then `os.replace`.
+
+A crash mid-write leaves the previous result in place, never a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+@contextmanager
+def atomic_file(target: Path | str) -> Iterator[Path]:
+    """Yield a temp path in the target's folder; on success it replaces `target`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Keep the real suffix last: some writers (Keras) choose the format from it.
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual mode
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(target: Path | str) -> Iterator[Path]:
+    """Yield an empty temp folder beside `target`; on success it takes `target`'s place."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_UMASK)
+        if target.exists():
+            # Two renames: the old folder is out of the way only once the new one is complete.
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_json(data: Any, target: Path | str) -> None:
+    with atomic_file(target) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def write_text(text: str, target: Path | str) -> None:
+    with atomic_file(target) as tmp:
+        tmp.write_text(text)
+
+
+def write_parquet(table: pd.DataFrame, target: Path | str) -> None:
+    with atomic_file(target) as tmp:
+        table.to_parquet(tmp, index=False, engine="pyarrow")
+
+
+def write_npy(array: np.ndarray, target: Path | str) -> None:
+    with atomic_file(target) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+
+
+def read_json(path: Path | str) -> Any:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,138 @@
+"""Typed, validated parameters: `params.yaml` is read once into these objects.
+
+An unknown key, a wrong type or an out-of-range value raises `ParamsError` naming the key's full
+dotted path and the offending value, before any stage does work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from stages.errors import StageError
+
+DEFAULT_PARAMS_PATH = Path("params.yaml")
+
+
+class ParamsError(StageError):
+    """A parameter file is missing, unparsable, or holds an invalid key or value."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class DataParams(_Section):
+    source: str = Field(min_length=1)
+    max_per_class: int | None = Field(default=None, gt=0)
+    seed: int = 0
+
+
+class ValidateParams(_Section):
+    min_per_class: int = Field(default=1, ge=1)
+
+
+class ResizeParams(_Section):
+    image_size: tuple[int, int] = (32, 32)
+    color_mode: Literal["RGB", "L"] = "RGB"
+    resample: Literal["nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"] = "bilinear"
+
+    @field_validator("image_size")
+    @classmethod
+    def _sane_size(cls, size: tuple[int, int]) -> tuple[int, int]:
+        if min(size) < 8 or max(size) > 1024:
+            raise ValueError("each side must be between 8 and 1024 pixels")
+        return size
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.color_mode == "RGB" else 1
+
+
+class SplitParams(_Section):
+    val_fraction: float = Field(default=0.15, gt=0, lt=1)
+    test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_data(self) -> SplitParams:
+        if self.val_fraction + self.test_fraction >= 0.9:
+            raise ValueError(
+                "val_fraction + test_fraction must be below 0.9 to leave training data, got "
+                f"{self.val_fraction} + {self.test_fraction}"
+            )
+        return self
+
+
+class TrainParams(_Section):
+    model: Literal["mlp", "cnn_basic"] = "cnn_basic"
+    epochs: int = Field(default=12, gt=0, le=1000)
+    batch_size: int = Field(default=64, gt=0, le=8192)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    learning_rate: float = Field(default=1e-3, gt=0, le=10)
+    momentum: float = Field(default=0.9, ge=0, lt=1)
+    seed: int = 42
+
+
+class EvaluateParams(_Section):
+    batch_size: int = Field(default=256, gt=0, le=65536)
+
+
+class PlotParams(_Section):
+    samples_per_class: int = Field(default=8, gt=0, le=64)
+    misclassified: int = Field(default=25, ge=0, le=400)
+
+
+class Params(_Section):
+    data: DataParams
+    validate_: ValidateParams = Field(alias="validate")
+    resize: ResizeParams
+    split: SplitParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    plot: PlotParams
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "<root>"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    if error["type"] == "missing":
+        return f"{key}: missing required key"
+    if isinstance(error.get("input"), dict):  # a cross-field check: the message names the keys
+        return f"{key}: {message}"
+    return f"{key}: {message} (got {error.get('input')!r})"
+
+
+def parse_params(raw: Any, source: str = "params") -> Params:
+    """Validate a parsed YAML mapping into `Params`, naming each bad key and value."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(err) for err in exc.errors())
+        raise ParamsError(f"{source}: invalid parameters:\n  {problems}") from None
+
+
+def load_params(path: Path | str = DEFAULT_PARAMS_PATH) -> Params:
+    """Read and validate a params file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: parameter file not found") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+    return parse_params(raw, source=str(path))
