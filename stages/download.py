@@ -26,7 +26,13 @@ from stages.artifacts import atomic_dir, write_json
 from stages.errors import StageError, run_stage
 from stages.params import DataParams, load_params
 
-SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+SPLIT_ALIASES = {
+    "train": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+}
 JUNK_NAMES = {"thumbs.db", "desktop.ini", "__macosx"}
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 ALL_SPLITS = "all"  # key for declared counts when the dataset has no splits of its own
@@ -158,9 +164,13 @@ def write_digits(images_dir: Path, max_per_class: int | None, seed: int) -> list
     return kept
 
 
-def copy_folder(source: Path, images_dir: Path, max_per_class: int | None, seed: int) -> list[RawEntry]:
+def copy_folder(
+    source: Path, images_dir: Path, max_per_class: int | None, seed: int
+) -> list[RawEntry]:
     files = sorted(
-        p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file() and not p.is_symlink()
+        p.relative_to(source).as_posix()
+        for p in source.rglob("*")
+        if p.is_file() and not p.is_symlink()
     )
     prefix, stripped = strip_wrapper_folders([f for f in files if not is_junk(f)])
     kept = select_per_class(parse_layout(stripped), max_per_class, seed)
@@ -171,7 +181,9 @@ def copy_folder(source: Path, images_dir: Path, max_per_class: int | None, seed:
     return kept
 
 
-def extract_tar(archive: Path, images_dir: Path, max_per_class: int | None, seed: int) -> list[RawEntry]:
+def extract_tar(
+    archive: Path, images_dir: Path, max_per_class: int | None, seed: int
+) -> list[RawEntry]:
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = {m.name.lstrip("./"): m for m in tar.getmembers() if m.isfile()}
@@ -226,7 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(args.params).data
     info = fetch(params, args.raw_dir)
     total = sum(sum(c.values()) for c in info.declared_counts.values())
-    print(f"download: {total} images in {len(info.classes)} classes from {info.source!r} -> {args.raw_dir}")
+    print(
+        f"download: {total} images in {len(info.classes)} classes "
+        f"from {info.source!r} -> {args.raw_dir}"
+    )
 
 
 if __name__ == "__main__":

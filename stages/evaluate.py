@@ -35,14 +35,16 @@ def predictions_table(
     """One row per test image, in test-array order."""
     test = splits[splits["split"] == "test"].reset_index(drop=True)
     predicted = probabilities.argmax(axis=1)
-    return pd.DataFrame({
-        "path": test["path"],
-        "true_label": test["label"],
-        "predicted_label": [classes[i] for i in predicted],
-        "probability": probabilities[np.arange(len(predicted)), predicted].astype(np.float64),
-        "true_index": test["label_index"].astype(np.int64),
-        "predicted_index": predicted.astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "path": test["path"],
+            "true_label": test["label"],
+            "predicted_label": [classes[i] for i in predicted],
+            "probability": probabilities[np.arange(len(predicted)), predicted].astype(np.float64),
+            "true_index": test["label_index"].astype(np.int64),
+            "predicted_index": predicted.astype(np.int64),
+        }
+    )
 
 
 def score(
@@ -53,8 +55,13 @@ def score(
         raise StageError("the test split is empty: nothing to evaluate")
     predicted = probabilities.argmax(axis=1)
     picked = np.clip(probabilities[np.arange(len(labels)), labels], EPSILON, 1.0)
-    kwargs = dict(y_true=labels, y_pred=predicted, labels=list(range(len(classes))),
-                  target_names=classes, zero_division=0)
+    kwargs = dict(
+        y_true=labels,
+        y_pred=predicted,
+        labels=list(range(len(classes))),
+        target_names=classes,
+        zero_division=0,
+    )
     report = classification_report(output_dict=True, **kwargs)
     text = classification_report(digits=4, **kwargs)
     metrics = {
@@ -93,8 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     model = keras.models.load_model(args.model)
     probabilities = model.predict(images, batch_size=params.batch_size, verbose=0)
     metrics, text = score(labels, probabilities, classes)
-    predictions = predictions_table(pd.read_parquet(args.processed / "splits.parquet"),
-                                    probabilities, classes)
+    predictions = predictions_table(
+        pd.read_parquet(args.processed / "splits.parquet"), probabilities, classes
+    )
     write_json(metrics, args.reports / "metrics.json")
     write_text(text, args.reports / "classification_report.txt")
     write_parquet(predictions, args.reports / "predictions.parquet")
@@ -102,8 +110,10 @@ def main(argv: list[str] | None = None) -> None:
         predictions.rename(columns={"true_label": "actual", "predicted_label": "predicted"})[
             ["actual", "predicted"]
         ].to_csv(tmp, index=False)
-    print(f"evaluate: test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['f1_macro']:.4f} "
-          f"on {len(labels)} images -> {args.reports / 'metrics.json'}")
+    print(
+        f"evaluate: test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['f1_macro']:.4f} "
+        f"on {len(labels)} images -> {args.reports / 'metrics.json'}"
+    )
 
 
 if __name__ == "__main__":

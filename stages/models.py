@@ -11,7 +11,6 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-
 # Keras' default 0.99 lets the moving statistics lag far behind the weights on small datasets
 # (a few hundred steps in all): validation accuracy then sits near chance while training
 # accuracy is 99%. 0.9 tracks them within ~20 steps.

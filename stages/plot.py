@@ -39,8 +39,16 @@ def read_curves(live_dir: Path) -> pd.DataFrame:
             if not path.exists():
                 raise StageError(f"{path}: missing training log (did train run with DVCLive?)")
             frame = pd.read_csv(path, sep="\t")
-            frames.append(pd.DataFrame({"step": frame["step"], "metric": metric,
-                                        "phase": phase, "value": frame[metric]}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "step": frame["step"],
+                        "metric": metric,
+                        "phase": phase,
+                        "value": frame[metric],
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -57,8 +65,9 @@ def confusion_counts(predictions: pd.DataFrame, classes: list[str]) -> pd.DataFr
 
 def class_distribution(splits: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     """Images per class (rows) in each split (columns)."""
-    table = pd.crosstab(pd.Categorical(splits["label"], categories=classes), splits["split"],
-                        dropna=False)
+    table = pd.crosstab(
+        pd.Categorical(splits["label"], categories=classes), splits["split"], dropna=False
+    )
     table.index.name = "class"
     return table.reindex(columns=[s for s in SPLITS if s in table.columns], fill_value=0)
 
@@ -96,8 +105,15 @@ def plot_confusion(counts: pd.DataFrame) -> Figure:
     if n <= 20:
         peak = counts.to_numpy().max() or 1
         for (i, j), value in np.ndenumerate(counts.to_numpy()):
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=8,
-                    color="white" if value > peak / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if value > peak / 2 else "black",
+            )
     fig.tight_layout()
     return fig
 
@@ -108,9 +124,15 @@ def _show(ax: plt.Axes, image: np.ndarray) -> None:
     ax.set_yticks([])
 
 
-def plot_samples(images: np.ndarray, labels: np.ndarray, classes: list[str], per_class: int) -> Figure:
-    fig, axes = plt.subplots(len(classes), per_class, squeeze=False,
-                             figsize=(per_class * 0.9 + 1, len(classes) * 0.9 + 0.5))
+def plot_samples(
+    images: np.ndarray, labels: np.ndarray, classes: list[str], per_class: int
+) -> Figure:
+    fig, axes = plt.subplots(
+        len(classes),
+        per_class,
+        squeeze=False,
+        figsize=(per_class * 0.9 + 1, len(classes) * 0.9 + 0.5),
+    )
     for row, name in enumerate(classes):
         picks = np.flatnonzero(labels == row)[:per_class]
         for col in range(per_class):
@@ -144,8 +166,10 @@ def plot_misclassified(images: np.ndarray, misses: pd.DataFrame) -> Figure:
     for ax, miss in zip(axes.flat, misses.itertuples(), strict=False):
         _show(ax, images[miss.position])
         ax.axis("on")
-        ax.set_title(f"true: {miss.true_label}\npred: {miss.predicted_label} ({miss.probability:.2f})",
-                     fontsize=8)
+        ax.set_title(
+            f"true: {miss.true_label}\npred: {miss.predicted_label} ({miss.probability:.2f})",
+            fontsize=8,
+        )
     if misses.empty:
         axes[0, 0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
     fig.suptitle("Misclassified test images, most confident first")
@@ -171,9 +195,12 @@ def main(argv: list[str] | None = None) -> None:
     figures = {
         "training_curves": plot_curves(read_curves(args.live_dir)),
         "confusion_matrix": plot_confusion(counts),
-        "samples": plot_samples(np.load(args.processed / "train_images.npy", mmap_mode="r"),
-                                np.load(args.processed / "train_labels.npy"), classes,
-                                params.samples_per_class),
+        "samples": plot_samples(
+            np.load(args.processed / "train_images.npy", mmap_mode="r"),
+            np.load(args.processed / "train_labels.npy"),
+            classes,
+            params.samples_per_class,
+        ),
         "class_distribution": plot_distribution(distribution),
         "misclassified": plot_misclassified(np.load(args.processed / "test_images.npy"), misses),
     }

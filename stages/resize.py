@@ -17,8 +17,8 @@ from PIL import Image
 
 from stages.artifacts import write_npy, write_parquet
 from stages.errors import StageError, run_stage
-from stages.params import ResizeParams, load_params
 from stages.parallel import map_files
+from stages.params import ResizeParams, load_params
 
 RESAMPLE = {
     "nearest": Image.Resampling.NEAREST,
@@ -65,7 +65,9 @@ def valid_rows(manifest: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("raw_dir", type=Path, help="download's output, e.g. data/raw")
-    parser.add_argument("manifest", type=Path, help="validate's table, e.g. data/interim/manifest.parquet")
+    parser.add_argument(
+        "manifest", type=Path, help="validate's table, e.g. data/interim/manifest.parquet"
+    )
     parser.add_argument("images", type=Path, help="output array, e.g. data/interim/images.npy")
     parser.add_argument("index", type=Path, help="output table, e.g. data/interim/index.parquet")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))

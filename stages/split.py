@@ -34,8 +34,8 @@ def _stratified_take(
     too_small = counts[counts < 2]
     if not too_small.empty:
         raise StageError(
-            f"cannot stratify {what}: class {too_small.index[0]!r} has {too_small.iloc[0]} image(s); "
-            "each class needs at least 2"
+            f"cannot stratify {what}: class {too_small.index[0]!r} has "
+            f"{too_small.iloc[0]} image(s); each class needs at least 2"
         )
     n_classes = len(counts)
     n_taken = max(round(fraction * len(rows)), n_classes)  # at least one image per class
@@ -50,9 +50,7 @@ def _stratified_take(
     return np.sort(kept), np.sort(taken)
 
 
-def assign_splits(
-    labels: pd.Series, own_split: pd.Series, params: SplitParams
-) -> pd.Series:
+def assign_splits(labels: pd.Series, own_split: pd.Series, params: SplitParams) -> pd.Series:
     """Split name per row. Rows the dataset already puts in val/test stay there.
 
     Fractions are of all images: without its own test split, `test_fraction` of every class goes
@@ -103,7 +101,9 @@ def main(argv: list[str] | None = None) -> None:
         write_json(classes, staging / "classes.json")
         for name in SPLITS:
             part = table[table["split"] == name]
-            write_npy(np.ascontiguousarray(images[part["row"].to_numpy()]), staging / f"{name}_images.npy")
+            write_npy(
+                np.ascontiguousarray(images[part["row"].to_numpy()]), staging / f"{name}_images.npy"
+            )
             write_npy(part["label_index"].to_numpy(dtype=np.int64), staging / f"{name}_labels.npy")
     counts = table.groupby("split").size().to_dict()
     print(f"split: {counts} over {len(classes)} classes -> {args.out_dir}")

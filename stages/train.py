@@ -59,7 +59,8 @@ def fit(
         metrics=["accuracy"],
     )
     history = model.fit(
-        x_train, y_train,
+        x_train,
+        y_train,
         validation_data=(x_val, y_val),
         epochs=params.epochs,
         batch_size=params.batch_size,
@@ -71,8 +72,11 @@ def fit(
 
 
 def train_info(
-    model: keras.Model, classes: list[str], params: TrainParams,
-    history: dict[str, list[float]], seconds: float,
+    model: keras.Model,
+    classes: list[str],
+    params: TrainParams,
+    history: dict[str, list[float]],
+    seconds: float,
 ) -> dict[str, Any]:
     import tensorflow as tf
 
@@ -88,8 +92,10 @@ def train_info(
         "train_seconds": round(seconds, 2),
         "parameters": int(model.count_params()),
         "versions": {
-            "python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__,
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
         },
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
@@ -109,23 +115,36 @@ def main(argv: list[str] | None = None) -> None:
     classes = read_json(args.processed / "classes.json")
 
     def load(split: str) -> tuple[np.ndarray, np.ndarray]:
-        return (np.load(args.processed / f"{split}_images.npy"),
-                np.load(args.processed / f"{split}_labels.npy"))
+        return (
+            np.load(args.processed / f"{split}_images.npy"),
+            np.load(args.processed / f"{split}_labels.npy"),
+        )
 
     started = time.perf_counter()
-    with atomic_dir(args.live_dir) as live_tmp:
-        # dvcyaml=False: plots are declared in the project's dvc.yaml; the pipeline owns experiments.
-        with Live(dir=str(live_tmp), dvcyaml=False, save_dvc_exp=False) as live:
-            live.log_params(params.model_dump())
-            model, history = fit(load("train"), load("val"), len(classes), params,
-                                 callbacks=[DVCLiveCallback(live=live)])
+    # dvcyaml=False: the project's dvc.yaml declares the plots; the pipeline owns experiments.
+    with (
+        atomic_dir(args.live_dir) as live_tmp,
+        Live(dir=str(live_tmp), dvcyaml=False, save_dvc_exp=False) as live,
+    ):
+        live.log_params(params.model_dump())
+        model, history = fit(
+            load("train"),
+            load("val"),
+            len(classes),
+            params,
+            callbacks=[DVCLiveCallback(live=live)],
+        )
     seconds = time.perf_counter() - started
     with atomic_file(args.model) as tmp:
         model.save(tmp)
-    write_json(train_info(model, classes, params, history, seconds),
-               args.model.with_name("train_info.json"))
-    print(f"train: {params.model} {len(history['loss'])} epochs in {seconds:.1f}s, "
-          f"val accuracy {history['val_accuracy'][-1]:.4f} -> {args.model}")
+    write_json(
+        train_info(model, classes, params, history, seconds),
+        args.model.with_name("train_info.json"),
+    )
+    print(
+        f"train: {params.model} {len(history['loss'])} epochs in {seconds:.1f}s, "
+        f"val accuracy {history['val_accuracy'][-1]:.4f} -> {args.model}"
+    )
 
 
 if __name__ == "__main__":

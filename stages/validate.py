@@ -1,4 +1,4 @@
-"""Stage 2, `validate`: look at every raw file, build the manifest, check it with Great Expectations.
+"""Stage 2, `validate`: look at every raw file, build the manifest, check it with GX.
 
 Outputs:
   data/interim/manifest.parquet   one row per file: path, label, split, width, height, mode,
@@ -27,7 +27,16 @@ from stages.parallel import map_files
 from stages.params import ValidateParams, load_params
 
 MANIFEST_COLUMNS = [
-    "path", "label", "split", "width", "height", "mode", "bytes", "sha256", "status", "error",
+    "path",
+    "label",
+    "split",
+    "width",
+    "height",
+    "mode",
+    "bytes",
+    "sha256",
+    "status",
+    "error",
 ]
 
 
@@ -39,8 +48,13 @@ def inspect_image(path: Path) -> dict[str, Any]:
     """Hash a file and fully decode it (a header-only read misses truncated files)."""
     data = path.read_bytes()
     row: dict[str, Any] = {
-        "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-        "width": 0, "height": 0, "mode": "", "status": "ok", "error": "",
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "width": 0,
+        "height": 0,
+        "mode": "",
+        "status": "ok",
+        "error": "",
     }
     try:
         with Image.open(path) as image:
@@ -72,11 +86,14 @@ def class_counts(manifest: pd.DataFrame, declared: dict[str, dict[str, int]]) ->
     rows = []
     keys = {(s, c) for s, per_class in declared.items() for c in per_class} | set(observed.index)
     for split, label in sorted(keys):
-        rows.append({
-            "split": split, "label": label,
-            "observed": int(observed.get((split, label), 0)),
-            "declared": int(declared.get(split, {}).get(label, 0)),
-        })
+        rows.append(
+            {
+                "split": split,
+                "label": label,
+                "observed": int(observed.get((split, label), 0)),
+                "declared": int(declared.get(split, {}).get(label, 0)),
+            }
+        )
     return pd.DataFrame(rows, columns=["split", "label", "observed", "declared"])
 
 
@@ -105,23 +122,31 @@ def build_checks(classes: list[str], params: ValidateParams) -> list[Check]:
 
     return [
         Check(
-            "readable", "manifest",
+            "readable",
+            "manifest",
             gx.expectations.ExpectColumnValuesToBeInSet(column="status", value_set=["ok"]),
-            ["path", "error"], lambda r: f"unreadable file {r['path']} ({r['error']})",
+            ["path", "error"],
+            lambda r: f"unreadable file {r['path']} ({r['error']})",
         ),
         Check(
-            "label_in_classes", "manifest",
+            "label_in_classes",
+            "manifest",
             gx.expectations.ExpectColumnValuesToBeInSet(column="label", value_set=classes),
-            ["path", "label"], lambda r: f"{r['path']}: label {r['label']!r} is not a known class",
+            ["path", "label"],
+            lambda r: f"{r['path']}: label {r['label']!r} is not a known class",
         ),
         Check(
-            "count_matches_declared", "class_counts",
-            gx.expectations.ExpectColumnPairValuesToBeEqual(column_A="observed", column_B="declared"),
+            "count_matches_declared",
+            "class_counts",
+            gx.expectations.ExpectColumnPairValuesToBeEqual(
+                column_A="observed", column_B="declared"
+            ),
             ["split", "label", "observed", "declared"],
             lambda r: f"{count_message(r)}, the dataset declares {r['declared']}",
         ),
         Check(
-            "min_per_class", "class_counts",
+            "min_per_class",
+            "class_counts",
             gx.expectations.ExpectColumnValuesToBeBetween(
                 column="observed", min_value=params.min_per_class
             ),
@@ -129,10 +154,13 @@ def build_checks(classes: list[str], params: ValidateParams) -> list[Check]:
             lambda r: f"{count_message(r)}, below validate.min_per_class={params.min_per_class}",
         ),
         Check(
-            "no_cross_class_duplicates", "duplicates",
+            "no_cross_class_duplicates",
+            "duplicates",
             gx.expectations.ExpectColumnValuesToBeUnique(column="sha256"),
             ["sha256", "label", "path"],
-            lambda r: f"{r['path']}: same content (sha256 {r['sha256'][:12]}) also under another class",
+            lambda r: (
+                f"{r['path']}: same content (sha256 {r['sha256'][:12]}) also under another class"
+            ),
         ),
     ]
 
@@ -163,15 +191,17 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check]) -> list[dic
             {col: _plain(row.get(col)) for col in check.index_columns}
             for row in (result.result.get("unexpected_index_list") or [])
         ]
-        outcomes.append({
-            "check": check.name,
-            "table": check.table,
-            "expectation": check.expectation.expectation_type,
-            "success": bool(result.success),
-            "rows_checked": len(table),
-            "failures": [check.describe(row) for row in failed_rows],
-            "failed_rows": failed_rows,
-        })
+        outcomes.append(
+            {
+                "check": check.name,
+                "table": check.table,
+                "expectation": check.expectation.expectation_type,
+                "success": bool(result.success),
+                "rows_checked": len(table),
+                "failures": [check.describe(row) for row in failed_rows],
+                "failed_rows": failed_rows,
+            }
+        )
     return outcomes
 
 
@@ -212,7 +242,9 @@ def failure_message(report: dict[str, Any], limit: int = 20) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("raw_dir", type=Path, help="download's output, e.g. data/raw")
-    parser.add_argument("manifest", type=Path, help="output table, e.g. data/interim/manifest.parquet")
+    parser.add_argument(
+        "manifest", type=Path, help="output table, e.g. data/interim/manifest.parquet"
+    )
     parser.add_argument("report", type=Path, help="output report, e.g. reports/validation.json")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
@@ -224,7 +256,10 @@ def main(argv: list[str] | None = None) -> None:
     write_json(report, args.report)
     if not report["success"]:
         raise ValidationFailed(f"{failure_message(report)}\n  (full report: {args.report})")
-    print(f"validate: {report['readable']}/{report['images']} images passed {len(report['checks'])} checks")
+    print(
+        f"validate: {report['readable']}/{report['images']} images "
+        f"passed {len(report['checks'])} checks"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+# The two commands the README promises: `make run` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(abspath $(VENV))/bin
+UV_VERSION := 0.13.9
+# Stage commands in dvc.yaml call `python`: put the project's interpreter first on PATH.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: setup run test lint format lock clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --editable .
+	@touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	imgflow run
+
+test: setup
+	python -m pytest
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+format: setup
+	ruff format .
+	ruff check --fix .
+
+# Recompile the exact versions after editing requirements.in.
+lock: setup
+	uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,88 @@
+"""The Prefect flow: one task per DVC stage, in dependency order.
+
+Each task runs its stage through DVC, so DVC still decides what to skip. `download` retries
+(networks fail); `train` has a time limit. The stage modules never import Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+
+from pipelines.dvc_runner import STAGES, StageRun, run_stage
+
+DOWNLOAD_RETRIES = 2
+DOWNLOAD_RETRY_DELAY_SECONDS = 10
+DEFAULT_TRAIN_TIMEOUT_MINUTES = 120.0
+
+
+@dataclass
+class PipelineSummary:
+    runs: list[StageRun]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    reports_dir: Path = Path("reports")
+
+    @property
+    def ran(self) -> list[str]:
+        return [r.stage for r in self.runs if r.ran]
+
+    @property
+    def skipped(self) -> list[str]:
+        return [r.stage for r in self.runs if not r.ran]
+
+    def text(self) -> str:
+        lines = [
+            "imgflow pipeline summary",
+            f"  stages run:     {', '.join(self.ran) or 'none'}",
+            f"  stages skipped: {', '.join(self.skipped) or 'none'}",
+        ]
+        if "accuracy" in self.metrics:
+            lines.append(
+                f"  test accuracy:  {self.metrics['accuracy']:.4f} "
+                f"(macro F1 {self.metrics.get('f1_macro', float('nan')):.4f})"
+            )
+        lines += [
+            f"  metrics:        {self.reports_dir / 'metrics.json'}",
+            f"  validation:     {self.reports_dir / 'validation.json'}",
+            f"  plots:          {self.reports_dir / 'plots'}/",
+            f"  model:          {self.reports_dir.parent / 'models' / 'model.keras'}",
+        ]
+        return "\n".join(lines)
+
+
+def stage_task(stage: str, train_timeout_minutes: float):
+    """The Prefect task for one stage, with that stage's retry and timeout policy."""
+    options: dict[str, Any] = {"name": stage, "task_run_name": stage}
+    if stage == "download":
+        options.update(retries=DOWNLOAD_RETRIES, retry_delay_seconds=DOWNLOAD_RETRY_DELAY_SECONDS)
+    if stage == "train":
+        # Prefect marks the task timed out; the runner also kills the training process itself.
+        options.update(timeout_seconds=train_timeout_minutes * 60)
+    return task(run_stage, **options)
+
+
+@flow(name="imgflow-pipeline", log_prints=True)
+def pipeline(
+    project_dir: str = ".",
+    force: bool = False,
+    train_timeout_minutes: float = DEFAULT_TRAIN_TIMEOUT_MINUTES,
+) -> PipelineSummary:
+    """Run the seven DVC stages in order; return which ran, which DVC skipped, and the metrics."""
+    root = Path(project_dir).resolve()
+    runs = []
+    for stage in STAGES:
+        timeout = train_timeout_minutes * 60 if stage == "train" else None
+        runs.append(
+            stage_task(stage, train_timeout_minutes)(
+                stage, root, force=force, timeout_seconds=timeout
+            )
+        )
+    metrics_path = root / "reports" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    summary = PipelineSummary(runs=runs, metrics=metrics, reports_dir=Path("reports"))
+    print(summary.text())
+    return summary
