@@ -186,7 +186,10 @@ def extract_tar(
 ) -> list[RawEntry]:
     try:
         with tarfile.open(archive, "r:*") as tar:
-            members = {m.name.lstrip("./"): m for m in tar.getmembers() if m.isfile()}
+            # `tar czf x.tgz .` stores "./cat/1.png": drop that prefix, not the dot of ".DS_Store".
+            members = {
+                m.name.removeprefix("./").lstrip("/"): m for m in tar.getmembers() if m.isfile()
+            }
             prefix, stripped = strip_wrapper_folders([n for n in members if not is_junk(n)])
             kept = select_per_class(parse_layout(stripped), max_per_class, seed)
             # Read members in archive order so the gzip stream is only ever read forwards.

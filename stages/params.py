@@ -7,13 +7,14 @@ dotted path and the offending value, before any stage does work.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     field_validator,
     model_validator,
@@ -28,22 +29,26 @@ class ParamsError(StageError):
     """A parameter file is missing, unparsable, or holds an invalid key or value."""
 
 
+# Whole numbers are strict: YAML reads `yes`/`true` as a boolean, and lax mode would take it as 1.
+Int = Annotated[int, Strict()]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
 class DataParams(_Section):
     source: str = Field(min_length=1)
-    max_per_class: int | None = Field(default=None, gt=0)
-    seed: int = 0
+    max_per_class: Int | None = Field(default=None, gt=0)
+    seed: Int = 0
 
 
 class ValidateParams(_Section):
-    min_per_class: int = Field(default=1, ge=1)
+    min_per_class: Int = Field(default=1, ge=1)
 
 
 class ResizeParams(_Section):
-    image_size: tuple[int, int] = (32, 32)
+    image_size: tuple[Int, Int] = (32, 32)
     color_mode: Literal["RGB", "L"] = "RGB"
     resample: Literal["nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"] = "bilinear"
 
@@ -62,7 +67,7 @@ class ResizeParams(_Section):
 class SplitParams(_Section):
     val_fraction: float = Field(default=0.15, gt=0, lt=1)
     test_fraction: float = Field(default=0.2, gt=0, lt=1)
-    seed: int = 42
+    seed: Int = 42
 
     @model_validator(mode="after")
     def _fractions_leave_training_data(self) -> SplitParams:
@@ -76,21 +81,21 @@ class SplitParams(_Section):
 
 class TrainParams(_Section):
     model: Literal["mlp", "cnn_basic"] = "cnn_basic"
-    epochs: int = Field(default=12, gt=0, le=1000)
-    batch_size: int = Field(default=64, gt=0, le=8192)
+    epochs: Int = Field(default=12, gt=0, le=1000)
+    batch_size: Int = Field(default=64, gt=0, le=8192)
     optimizer: Literal["adam", "sgd"] = "adam"
     learning_rate: float = Field(default=1e-3, gt=0, le=10)
     momentum: float = Field(default=0.9, ge=0, lt=1)
-    seed: int = 42
+    seed: Int = 42
 
 
 class EvaluateParams(_Section):
-    batch_size: int = Field(default=256, gt=0, le=65536)
+    batch_size: Int = Field(default=256, gt=0, le=65536)
 
 
 class PlotParams(_Section):
-    samples_per_class: int = Field(default=8, gt=0, le=64)
-    misclassified: int = Field(default=25, ge=0, le=400)
+    samples_per_class: Int = Field(default=8, gt=0, le=64)
+    misclassified: Int = Field(default=25, ge=0, le=400)
 
 
 class Params(_Section):

@@ -30,14 +30,7 @@ def _stratified_take(
     rows: np.ndarray, labels: np.ndarray, fraction: float, seed: int, what: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split `rows` into (kept, taken) with `fraction` of each class taken."""
-    counts = pd.Series(labels).value_counts()
-    too_small = counts[counts < 2]
-    if not too_small.empty:
-        raise StageError(
-            f"cannot stratify {what}: class {too_small.index[0]!r} has "
-            f"{too_small.iloc[0]} image(s); each class needs at least 2"
-        )
-    n_classes = len(counts)
+    n_classes = pd.Series(labels).nunique()
     n_taken = max(round(fraction * len(rows)), n_classes)  # at least one image per class
     if len(rows) - n_taken < n_classes:
         raise StageError(
@@ -48,6 +41,17 @@ def _stratified_take(
         rows, test_size=n_taken, stratify=labels, random_state=seed, shuffle=True
     )
     return np.sort(kept), np.sort(taken)
+
+
+def _check_class_sizes(labels: np.ndarray, needed: int) -> None:
+    """Every class needs one image for training and one for each split carved from it."""
+    counts = pd.Series(labels).value_counts().sort_index()
+    too_small = counts[counts < needed]
+    if not too_small.empty:
+        raise StageError(
+            f"cannot stratify: class {too_small.index[0]!r} has {too_small.iloc[0]} image(s) "
+            f"to divide; each class needs at least {needed} (train + the splits carved from it)"
+        )
 
 
 def assign_splits(labels: pd.Series, own_split: pd.Series, params: SplitParams) -> pd.Series:
@@ -61,12 +65,14 @@ def assign_splits(labels: pd.Series, own_split: pd.Series, params: SplitParams) 
     own = own_split.fillna("").to_numpy()
     result = np.array(own, dtype=object)  # a writable copy
     pool = rows[(own == "") | (own == "train")]
-    if not (own == "test").any():
+    carve_test, carve_val = not (own == "test").any(), not (own == "val").any()
+    _check_class_sizes(labels_arr[pool], needed=1 + carve_test + carve_val)
+    if carve_test:
         pool, test = _stratified_take(
             pool, labels_arr[pool], params.test_fraction, params.seed, "the test split"
         )
         result[test] = "test"
-    if not (own == "val").any():
+    if carve_val:
         val_share = params.val_fraction * len(rows) / len(pool)
         pool, val = _stratified_take(
             pool, labels_arr[pool], min(val_share, 0.5), params.seed + 1, "the validation split"

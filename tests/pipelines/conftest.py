@@ -1,0 +1,47 @@
+"""A toy DVC project with the pipeline's seven stage names, each a one-line command."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.cli import PREFECT_DEFAULTS
+from pipelines.dvc_runner import STAGES
+from tests.conftest import init_repo
+
+
+def toy_stage_cmd(stage: str) -> str:
+    return f"python -c \"open('out/{stage}.txt', 'w').write('{stage}')\""
+
+
+@pytest.fixture
+def toy_project(tmp_path: Path) -> Path:
+    """Each stage writes out/<stage>.txt and depends on the previous stage's file."""
+    root = tmp_path / "toy"
+    (root / "out").mkdir(parents=True)
+    (root / "out" / ".gitkeep").touch()
+    stages = {}
+    for previous, stage in zip((None, *STAGES), STAGES, strict=False):
+        stages[stage] = {
+            "cmd": toy_stage_cmd(stage),
+            "deps": [f"out/{previous}.txt"] if previous else [],
+            "outs": [f"out/{stage}.txt"],
+        }
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
+    init_repo(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One throwaway Prefect API (temporary SQLite) for every flow test in the session."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield

@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.dvc_runner import StageFailed, run_stage
+
+
+def set_cmd(project: Path, stage: str, cmd: str) -> None:
+    spec = yaml.safe_load((project / "dvc.yaml").read_text())
+    spec["stages"][stage]["cmd"] = cmd
+    (project / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def test_a_new_stage_runs_and_an_unchanged_one_is_skipped(toy_project: Path) -> None:
+    first = run_stage("download", toy_project, echo=False)
+    second = run_stage("download", toy_project, echo=False)
+    assert first.ran and not second.ran
+    assert (toy_project / "out" / "download.txt").read_text() == "download"
+
+
+def test_force_reruns_an_unchanged_stage(toy_project: Path) -> None:
+    run_stage("download", toy_project, echo=False)
+    assert run_stage("download", toy_project, force=True, echo=False).ran
+
+
+def test_single_item_runs_only_the_named_stage(toy_project: Path) -> None:
+    run_stage("download", toy_project, echo=False)
+    run_stage("validate", toy_project, echo=False)
+    assert not (toy_project / "out" / "resize.txt").exists()
+
+
+def test_failing_stage_raises_with_its_output(toy_project: Path) -> None:
+    set_cmd(toy_project, "download", "python -c \"raise SystemExit('broken source xyz')\"")
+    with pytest.raises(StageFailed, match="broken source xyz") as caught:
+        run_stage("download", toy_project, echo=False)
+    assert caught.value.stage == "download"
+
+
+def test_stage_past_its_time_limit_is_killed(toy_project: Path) -> None:
+    set_cmd(toy_project, "download", 'python -c "import time; time.sleep(60)"')
+    with pytest.raises(StageFailed, match="ran past its limit"):
+        run_stage("download", toy_project, timeout_seconds=3, echo=False)
+
+
+def test_unknown_stage_is_refused(toy_project: Path) -> None:
+    with pytest.raises(ValueError, match="unknown stage 'deploy'"):
+        run_stage("deploy", toy_project)

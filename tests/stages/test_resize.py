@@ -1,0 +1,124 @@
+"""stages/resize.py: colour conversion, resizing and the array index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from stages.errors import StageError
+from stages.params import ResizeParams
+from stages.resize import load_and_resize, resize_all, to_array, valid_rows
+
+
+def gradient(mode: str, size: tuple[int, int] = (20, 12)) -> Image.Image:
+    """A (width, height) image whose pixels vary, so channels and resizing are visible."""
+    width, height = size
+    values = (np.arange(width * height, dtype=np.uint32).reshape(height, width) * 7) % 256
+    gray = values.astype(np.uint8)
+    if mode == "L":
+        return Image.fromarray(gray, mode="L")
+    rgb = np.stack([gray, 255 - gray, np.full_like(gray, 40)], axis=-1)
+    return Image.fromarray(rgb, mode="RGB")
+
+
+def test_grayscale_to_rgb_gives_three_equal_channels():
+    params = ResizeParams(image_size=(12, 20), color_mode="RGB")
+    array = to_array(gradient("L", (20, 12)), params)
+    assert array.shape == (12, 20, 3)
+    assert array.dtype == np.uint8
+    np.testing.assert_array_equal(array[..., 0], array[..., 1])
+    np.testing.assert_array_equal(array[..., 1], array[..., 2])
+    assert array.std() > 0
+
+
+def test_rgb_to_grayscale_gives_one_channel():
+    params = ResizeParams(image_size=(12, 20), color_mode="L")
+    array = to_array(gradient("RGB", (20, 12)), params)
+    assert array.shape == (12, 20, 1)
+    assert array.dtype == np.uint8
+
+
+def test_same_size_image_is_not_resampled():
+    image = gradient("L", (20, 12))
+    array = to_array(image, ResizeParams(image_size=(12, 20), color_mode="L"))
+    np.testing.assert_array_equal(array[..., 0], np.asarray(image))
+
+
+@pytest.mark.parametrize("color_mode, channels", [("RGB", 3), ("L", 1)])
+def test_output_size_is_height_by_width(color_mode, channels):
+    params = ResizeParams(image_size=(16, 40), color_mode=color_mode)
+    array = to_array(gradient("RGB", (9, 30)), params)
+    assert array.shape == (16, 40, channels)
+
+
+def test_rgba_input_is_converted_to_rgb():
+    image = Image.new("RGBA", (10, 10), (200, 100, 50, 128))
+    array = to_array(image, ResizeParams(image_size=(8, 8), color_mode="RGB"))
+    assert array.shape == (8, 8, 3)
+    assert tuple(array[0, 0]) == (200, 100, 50)
+
+
+@pytest.mark.parametrize(
+    "resample", ["nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"]
+)
+def test_every_resample_filter_works(resample):
+    params = ResizeParams(image_size=(8, 10), resample=resample)
+    assert to_array(gradient("RGB"), params).shape == (8, 10, 3)
+
+
+def test_valid_rows_drops_bad_rows_and_numbers_from_zero():
+    manifest = pd.DataFrame(
+        {
+            "path": ["a/1.png", "a/2.png", "b/3.png", "b/4.png"],
+            "label": ["a", "a", "b", "b"],
+            "split": [None, None, None, None],
+            "width": [8, 0, 8, 8],
+            "status": ["ok", "unreadable", "ok", "ok"],
+        },
+        index=[10, 11, 12, 13],
+    )
+    index = valid_rows(manifest)
+    assert list(index.columns) == ["row", "path", "label", "split"]
+    assert index["row"].tolist() == [0, 1, 2]
+    assert index["path"].tolist() == ["a/1.png", "b/3.png", "b/4.png"]
+    assert index["label"].tolist() == ["a", "b", "b"]
+
+
+def test_resize_all_empty_gives_empty_stack():
+    params = ResizeParams(image_size=(16, 24), color_mode="L")
+    images = resize_all([], params)
+    assert images.shape == (0, 16, 24, 1)
+    assert images.dtype == np.uint8
+
+
+def test_resize_all_keeps_order(tmp_path):
+    paths = []
+    for i, value in enumerate([10, 200, 90]):
+        path = tmp_path / f"{i}.png"
+        Image.new("L", (5, 7), value).save(path)
+        paths.append(path)
+    images = resize_all(paths, ResizeParams(image_size=(8, 8), color_mode="L"))
+    assert images.shape == (3, 8, 8, 1)
+    assert images[:, 0, 0, 0].tolist() == [10, 200, 90]
+
+
+def test_load_and_resize_corrupt_file_names_the_path(tmp_path):
+    path = tmp_path / "cat" / "broken.png"
+    path.parent.mkdir()
+    path.write_text("not a png")
+    with pytest.raises(StageError, match="cannot decode") as info:
+        load_and_resize(path, ResizeParams())
+    assert str(path) in str(info.value)
+
+
+def test_load_and_resize_truncated_file_names_the_path(tmp_path):
+    image = Image.effect_noise((64, 64), 80).convert("RGB")
+    whole = tmp_path / "whole.jpg"
+    image.save(whole, format="JPEG", quality=95)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(StageError) as info:
+        load_and_resize(cut, ResizeParams())
+    assert str(cut) in str(info.value)

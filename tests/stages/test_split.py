@@ -1,0 +1,189 @@
+"""stages/split.py: stratified, seeded split assignment and the per-split arrays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages.artifacts import read_json
+from stages.errors import StageError
+from stages.params import SplitParams
+from stages.split import SPLITS, main, make_splits
+
+PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
+CLASSES = [f"c{k}" for k in range(10)]
+
+
+def synthetic_index(per_class: int = 40, classes: list[str] = CLASSES, split=None) -> pd.DataFrame:
+    """resize's index table: row, path, label, split (rows interleaved across classes)."""
+    labels = [classes[i % len(classes)] for i in range(per_class * len(classes))]
+    return pd.DataFrame(
+        {
+            "row": np.arange(len(labels)),
+            "path": [f"{label}/{i:04d}.png" for i, label in enumerate(labels)],
+            "label": labels,
+            "split": [split] * len(labels),
+        }
+    )
+
+
+def write_inputs(folder: Path, index: pd.DataFrame) -> tuple[Path, Path]:
+    """images.npy whose pixels encode each row number, and index.parquet."""
+    n = len(index)
+    images = np.zeros((n, 2, 3, 1), dtype=np.uint8)
+    images[:, 0, 0, 0] = np.arange(n) // 256
+    images[:, 0, 1, 0] = np.arange(n) % 256
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "images.npy", images)
+    index.to_parquet(folder / "index.parquet", index=False)
+    return folder / "images.npy", folder / "index.parquet"
+
+
+def run_main(tmp_path: Path, index: pd.DataFrame, out_name: str = "processed") -> Path:
+    images, index_path = write_inputs(tmp_path / "interim", index)
+    out_dir = tmp_path / out_name
+    main([str(images), str(index_path), str(out_dir), "--params", str(PARAMS_YAML)])
+    return out_dir
+
+
+# --- make_splits ---------------------------------------------------------------------------
+
+
+def test_every_row_is_in_exactly_one_split():
+    index = synthetic_index()
+    table, _ = make_splits(index, SplitParams())
+    assert len(table) == len(index)
+    assert table["row"].tolist() == index["row"].tolist()
+    assert set(table["split"]) == set(SPLITS)
+    assert table["split"].notna().all()
+
+
+def test_each_split_contains_every_class():
+    table, _ = make_splits(synthetic_index(), SplitParams())
+    for name in SPLITS:
+        assert sorted(table.loc[table["split"] == name, "label"].unique()) == CLASSES, name
+
+
+def test_split_sizes_follow_fractions():
+    params = SplitParams(val_fraction=0.15, test_fraction=0.2)
+    table, _ = make_splits(synthetic_index(), params)
+    sizes = table["split"].value_counts()
+    n = len(table)
+    assert abs(sizes["test"] - params.test_fraction * n) <= len(CLASSES)
+    assert abs(sizes["val"] - params.val_fraction * n) <= len(CLASSES)
+    assert sizes["train"] + sizes["val"] + sizes["test"] == n
+
+
+def test_test_split_is_stratified():
+    table, _ = make_splits(synthetic_index(), SplitParams(test_fraction=0.2))
+    per_class = table[table["split"] == "test"]["label"].value_counts()
+    assert set(per_class) == {8}  # 20% of 40 per class
+
+
+def test_dataset_own_test_rows_stay_test_and_nothing_else_becomes_test():
+    index = synthetic_index()
+    own_test = index["row"] % 5 == 0
+    index.loc[own_test, "split"] = "test"
+    table, _ = make_splits(index, SplitParams())
+    assert (table.loc[own_test, "split"] == "test").all()
+    assert (table.loc[~own_test, "split"] != "test").all()
+    assert set(table.loc[~own_test, "split"]) == {"train", "val"}
+
+
+def test_dataset_own_val_rows_stay_val():
+    index = synthetic_index()
+    own_val = index["row"] % 10 == 3
+    index.loc[own_val, "split"] = "val"
+    index.loc[~own_val, "split"] = "train"
+    table, _ = make_splits(index, SplitParams())
+    assert (table.loc[own_val, "split"] == "val").all()
+    assert (table.loc[~own_val, "split"] != "val").all()
+    assert "test" in set(table["split"])
+
+
+def test_same_seed_same_splits_other_seed_differs():
+    index = synthetic_index()
+    a, _ = make_splits(index, SplitParams(seed=1))
+    b, _ = make_splits(index, SplitParams(seed=1))
+    c, _ = make_splits(index, SplitParams(seed=2))
+    pd.testing.assert_frame_equal(a, b)
+    assert a["split"].tolist() != c["split"].tolist()
+
+
+def test_class_with_one_image_names_that_class():
+    index = synthetic_index(per_class=5, classes=["cat", "dog"])
+    lonely = pd.DataFrame(
+        {"row": [len(index)], "path": ["emu/0.png"], "label": ["emu"], "split": [None]}
+    )
+    index = pd.concat([index, lonely], ignore_index=True)
+    with pytest.raises(StageError, match="class 'emu' has 1 image"):
+        make_splits(index, SplitParams())
+
+
+def test_too_few_images_for_fraction_raises():
+    # 15 images in 5 classes: a 0.6 test share leaves 6, and val then needs 5 of them.
+    index = synthetic_index(per_class=3, classes=["a", "b", "c", "d", "e"])
+    with pytest.raises(StageError, match="6 images in 5 classes are too few"):
+        make_splits(index, SplitParams(val_fraction=0.1, test_fraction=0.6))
+
+
+def test_class_too_small_for_train_val_and_test_says_how_many_it_needs():
+    index = synthetic_index(per_class=2, classes=["a", "b"])
+    with pytest.raises(StageError, match="class 'a' has 2 image.*needs at least 3"):
+        make_splits(index, SplitParams())
+
+
+def test_label_index_follows_sorted_class_names():
+    index = synthetic_index(per_class=6, classes=["zebra", "ant", "moth"])
+    table, classes = make_splits(index, SplitParams())
+    assert classes == ["ant", "moth", "zebra"]
+    expected = table["label"].map({"ant": 0, "moth": 1, "zebra": 2})
+    assert table["label_index"].tolist() == expected.tolist()
+    assert table["label_index"].dtype == np.int64
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def test_main_writes_every_output(tmp_path):
+    out = run_main(tmp_path, synthetic_index())
+    expected = {"splits.parquet", "classes.json"}
+    expected |= {f"{name}_{kind}.npy" for name in SPLITS for kind in ("images", "labels")}
+    assert {p.name for p in out.iterdir()} == expected
+    assert read_json(out / "classes.json") == CLASSES
+
+
+def test_main_is_byte_identical_across_runs(tmp_path):
+    index = synthetic_index()
+    first = run_main(tmp_path, index, "first")
+    second = run_main(tmp_path, index, "second")
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_per_split_arrays_line_up_with_splits_table(tmp_path):
+    index = synthetic_index()
+    out = run_main(tmp_path, index)
+    images = np.load(tmp_path / "interim" / "images.npy")
+    table = pd.read_parquet(out / "splits.parquet")
+    classes = read_json(out / "classes.json")
+    total = 0
+    for name in SPLITS:
+        part = table[table["split"] == name]
+        split_images = np.load(out / f"{name}_images.npy")
+        split_labels = np.load(out / f"{name}_labels.npy")
+        assert split_labels.dtype == np.int64
+        assert len(split_images) == len(split_labels) == len(part)
+        np.testing.assert_array_equal(split_labels, part["label_index"].to_numpy())
+        assert [classes[i] for i in split_labels] == part["label"].tolist()
+        np.testing.assert_array_equal(split_images, images[part["row"].to_numpy()])
+        # The pixels encode the source row, so this also checks the order.
+        rows = split_images[:, 0, 0, 0].astype(int) * 256 + split_images[:, 0, 1, 0]
+        assert rows.tolist() == part["row"].tolist()
+        total += len(part)
+    assert total == len(index)

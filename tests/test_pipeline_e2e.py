@@ -1,0 +1,62 @@
+"""The real pipeline, `dvc repro` and all, in a temporary copy of the project on tiny data."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_project, dvc, git
+from tests.e2e_helpers import declared_outputs, read_json, set_params
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real `dvc repro` of the digits pipeline (12 images a class, 1 epoch), committed."""
+    project = copy_project(tmp_path_factory.mktemp("e2e") / "project")
+    set_params(project, **{"data.max_per_class": 12, "train.epochs": 1})
+    dvc("repro", cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "baseline run", cwd=project)
+    return project
+
+
+def test_every_declared_output_exists(built_project: Path) -> None:
+    assert [p for p in declared_outputs(built_project) if not p.exists()] == []
+
+
+def test_metrics_parse_with_class_names(built_project: Path) -> None:
+    metrics = read_json(built_project / "reports" / "metrics.json")
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+    assert list(metrics["per_class"]) == [str(d) for d in range(10)]
+    assert read_json(built_project / "reports" / "validation.json")["success"] is True
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=built_project).stdout)
+    assert "reports/metrics.json" in json.dumps(shown)
+
+
+def test_rerun_with_nothing_changed_skips_every_stage(built_project: Path) -> None:
+    again = dvc("repro", cwd=built_project)
+    assert "Running stage" not in again.stdout
+    assert again.stdout.count("didn't change, skipping") == 7
+
+
+def test_experiment_with_other_epochs_shows_in_metrics_diff(built_project: Path) -> None:
+    dvc("exp", "run", "-S", "train.epochs=2", cwd=built_project)
+    diff = json.loads(dvc("metrics", "diff", "HEAD", "--json", cwd=built_project).stdout)
+    assert diff["reports/train/metrics.json"]["step"] == {"old": 0, "new": 1, "diff": 1}
+    assert "accuracy" in diff["reports/metrics.json"]
+
+
+def test_corrupt_image_stops_the_pipeline_naming_the_file(
+    project_copy: Path, image_folder: Path
+) -> None:
+    (image_folder / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    set_params(project_copy, **{"data.source": str(image_folder)})
+    result = dvc("repro", cwd=project_copy, check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "unreadable file dog/broken.jpg" in output
+    assert "class 'dog'" in output  # 6 files declared, 5 readable
+    assert not (project_copy / "data" / "interim" / "images.npy").exists()
+    assert read_json(project_copy / "reports" / "validation.json")["success"] is False
