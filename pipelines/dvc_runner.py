@@ -5,8 +5,10 @@ Kept free of Prefect so it can be tested and reused on its own; `pipelines.flow`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -58,8 +60,11 @@ def run_stage(
     if force:
         command.append("--force")
     started = time.monotonic()
+    # A session of its own, so a timeout can kill the whole group: DVC, the shell it starts and
+    # the stage's own process (killing DVC alone would leave training running).
     process = subprocess.Popen(
         command,
+        start_new_session=True,
         cwd=project_dir,
         env=stage_environment(),
         stdout=subprocess.PIPE,
@@ -71,7 +76,8 @@ def run_stage(
 
     def kill() -> None:
         timed_out.set()
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
     timer = threading.Timer(timeout_seconds, kill) if timeout_seconds else None
     if timer:

@@ -37,10 +37,18 @@ def test_failing_stage_raises_with_its_output(toy_project: Path) -> None:
     assert caught.value.stage == "download"
 
 
-def test_stage_past_its_time_limit_is_killed(toy_project: Path) -> None:
-    set_cmd(toy_project, "download", 'python -c "import time; time.sleep(60)"')
+def test_stage_past_its_time_limit_is_killed_with_its_own_process(toy_project: Path) -> None:
+    # The stage command runs under DVC and a shell; it records its pid so we can look for it.
+    set_cmd(
+        toy_project,
+        "download",
+        "python -c \"import os, time; open('stage.pid', 'w').write(str(os.getpid())); "
+        'time.sleep(120)"',
+    )
     with pytest.raises(StageFailed, match="ran past its limit"):
-        run_stage("download", toy_project, timeout_seconds=3, echo=False)
+        run_stage("download", toy_project, timeout_seconds=5, echo=False)
+    status = Path(f"/proc/{(toy_project / 'stage.pid').read_text()}/status")
+    assert not status.exists() or "zombie" in status.read_text()
 
 
 def test_unknown_stage_is_refused(toy_project: Path) -> None:
