@@ -5,16 +5,22 @@ Output (immutable afterwards):
   data/raw/dataset.json                      name, classes, splits and the image count the
                                              source declares per split and class
 
-Sources (`data.source`): `digits` (scikit-learn's bundled set, written out as PNGs), or a local
-folder or `.tar.gz`/`.tgz` archive in `<class>/<image>` or `<split>/<class>/<image>` layout.
+Sources (`data.source`):
+  digits            scikit-learn's bundled set, written out as PNGs (offline, the default)
+  cifar10/cifar100  the publisher's python archives, checksum-verified; the publisher's
+                    train/test split is kept (images/train/<class>/, images/test/<class>/)
+  a folder, archive (.tar.gz/.tgz/.tar/.zip) or http(s)/file URL of one, in `<class>/<image>`
+                    or `<split>/<class>/<image>` layout; or, with `data.labels_file`, images
+                    plus a labels file (stages/labels_file.py), written to images/<class>/
+Downloads are cached in `data.cache_dir` (stages/fetching.py), outside data/raw, which DVC
+deletes before each run.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import random
-import shutil
-import tarfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
@@ -23,7 +29,24 @@ import numpy as np
 from PIL import Image
 
 from stages.artifacts import atomic_dir, write_json
-from stages.errors import StageError, run_stage
+from stages.cifar import SPECS, read_cifar
+from stages.errors import run_stage
+from stages.fetching import (
+    ARCHIVE_SUFFIXES,
+    Checksum,
+    SourceError,
+    Tree,
+    archive_kind,
+    expected_checksums,
+    fetch_url,
+    is_url,
+    open_tree,
+    sniff_archive,
+    url_basename,
+    verify,
+)
+from stages.labels_file import flat_name, is_image, match_labels, parse_labels
+from stages.parallel import map_files
 from stages.params import DataParams, load_params
 
 SPLIT_ALIASES = {
@@ -34,12 +57,10 @@ SPLIT_ALIASES = {
     "test": "test",
 }
 JUNK_NAMES = {"thumbs.db", "desktop.ini", "__macosx"}
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 ALL_SPLITS = "all"  # key for declared counts when the dataset has no splits of its own
+PNG_COMPRESS_LEVEL = 1  # CIFAR is 60,000 PNGs: fast encoding matters more than a few KB each
 
-
-class SourceError(StageError):
-    """The configured source cannot be read or is not in a supported layout."""
+__all__ = ["SourceError", "fetch", "main"]  # SourceError lives in fetching; re-exported here
 
 
 @dataclass(frozen=True)
@@ -164,71 +185,145 @@ def write_digits(images_dir: Path, max_per_class: int | None, seed: int) -> list
     return kept
 
 
-def copy_folder(
-    source: Path, images_dir: Path, max_per_class: int | None, seed: int
-) -> list[RawEntry]:
-    files = sorted(
-        p.relative_to(source).as_posix()
-        for p in source.rglob("*")
-        if p.is_file() and not p.is_symlink()
+def _save_png(item: tuple[str, np.ndarray]) -> None:
+    path, pixels = item  # module level so a process pool can pickle it
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    # One write per file: PIL writing to a path issues many small writes, ~40% slower here.
+    Path(path).write_bytes(buffer.getvalue())
+
+
+def cifar_entries(classes: list[str], split: str, labels: np.ndarray) -> list[RawEntry]:
+    """One entry per image, named by its row in the split (the publisher's order)."""
+    return [
+        RawEntry(f"{split}/{classes[label]}/{row:05d}.png", label=classes[label], split=split)
+        for row, label in enumerate(labels)
+    ]
+
+
+def write_cifar(params: DataParams, images_dir: Path) -> tuple[str, list[RawEntry]]:
+    spec = SPECS[params.source]
+    checksums = expected_checksums(params.md5, params.sha256) or [Checksum("md5", spec.md5)]
+    archive = fetch_url(params.url or spec.url, Path(params.cache_dir), checksums)
+    data = read_cifar(archive, spec, params.label_mode)
+    entries = []
+    for split, (_, labels) in data.splits.items():
+        entries += cifar_entries(data.classes, split, labels)
+    kept = select_per_class(entries, params.max_per_class, params.seed)
+    for folder in {PurePosixPath(e.relpath).parent for e in kept}:
+        (images_dir / folder).mkdir(parents=True, exist_ok=True)
+    work = [
+        (str(images_dir / e.relpath), data.splits[e.split][0][int(PurePosixPath(e.relpath).stem)])
+        for e in kept
+        if e.split is not None
+    ]
+    map_files(_save_png, work)
+    name = spec.name if params.label_mode == "fine" else f"{spec.name}-{params.label_mode}"
+    return name, kept
+
+
+def image_folder_entries(tree: Tree) -> dict[str, RawEntry]:
+    """The tree's images by their name in the tree, placed by image-folder layout."""
+    names = [n for n in tree.names if not is_junk(n)]
+    prefix, stripped = strip_wrapper_folders(names)
+    entries = parse_layout(stripped)
+    return {f"{prefix}/{e.relpath}" if prefix else e.relpath: e for e in entries}
+
+
+def labels_file_entries(tree: Tree, params: DataParams) -> dict[str, RawEntry]:
+    """The images beside `data.labels_file` (in it or below), each in its labelled class."""
+    wanted = str(params.labels_file).strip("/")
+    found = [n for n in tree.names if n == wanted or n.endswith(f"/{wanted}")]
+    if len(found) != 1:
+        raise SourceError(
+            f"data.labels_file: {wanted!r} found {len(found)} times in {params.source!r}"
+            + (f" ({', '.join(found[:5])})" if found else "")
+        )
+    labels_name = found[0]
+    folder = PurePosixPath(labels_name).parent
+    prefix = "" if folder == PurePosixPath(".") else f"{folder}/"
+    images = [
+        n.removeprefix(prefix)
+        for n in tree.names
+        if n.startswith(prefix) and is_image(n) and not is_junk(n.removeprefix(prefix))
+    ]
+    table = parse_labels(tree.read_bytes(labels_name), labels_name, params.labels_order)
+    matched = match_labels(
+        table, images, params.labels_order, params.on_label_mismatch, labels_name
     )
-    prefix, stripped = strip_wrapper_folders([f for f in files if not is_junk(f)])
-    kept = select_per_class(parse_layout(stripped), max_per_class, seed)
-    for entry in kept:
-        target = images_dir / entry.relpath
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / prefix / entry.relpath, target)
-    return kept
+    if matched.note:
+        print(f"download: {matched.note}")
+    entries = {
+        prefix + image: RawEntry(f"{label}/{flat_name(image)}", label=label, split=None)
+        for image, label in matched.pairs
+    }
+    if len({e.relpath for e in entries.values()}) != len(entries):
+        raise SourceError(f"{labels_name}: two images map to the same output file name")
+    return entries
 
 
-def extract_tar(
-    archive: Path, images_dir: Path, max_per_class: int | None, seed: int
-) -> list[RawEntry]:
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            # `tar czf x.tgz .` stores "./cat/1.png": drop that prefix, not the dot of ".DS_Store".
-            members = {
-                m.name.removeprefix("./").lstrip("/"): m for m in tar.getmembers() if m.isfile()
-            }
-            prefix, stripped = strip_wrapper_folders([n for n in members if not is_junk(n)])
-            kept = select_per_class(parse_layout(stripped), max_per_class, seed)
-            # Read members in archive order so the gzip stream is only ever read forwards.
-            wanted = {f"{prefix}/{e.relpath}" if prefix else e.relpath: e for e in kept}
-            for name, member in members.items():
-                entry = wanted.get(name)
-                if entry is None:
-                    continue
-                target = images_dir / entry.relpath
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(member) as src, open(target, "wb") as dst:  # type: ignore[union-attr]
-                    shutil.copyfileobj(src, dst)
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise SourceError(f"{archive}: cannot read archive: {exc}") from exc
-    return kept
+def open_source(params: DataParams) -> tuple[str, Path, str]:
+    """(dataset name, local path, "folder" | "tar" | "zip") of a non-builtin source.
+
+    A URL is downloaded (or taken from the cache); an archive is checksum-verified when
+    `data.md5`/`data.sha256` is given, before anything is read from it.
+    """
+    source = params.source
+    checksums = expected_checksums(params.md5, params.sha256)
+    if is_url(source):
+        basename = url_basename(source)
+        path = fetch_url(source, Path(params.cache_dir), checksums)
+        kind = archive_kind(Path(basename)) or sniff_archive(path)
+        if kind is None:
+            raise SourceError(f"data.source: {source!r} is not a tar or zip archive")
+        return dataset_name(basename), path, kind
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if checksums:
+            raise SourceError(f"data.md5/data.sha256: {source!r} is a folder, not a file to check")
+        return path.name, path, "folder"
+    kind = archive_kind(path)
+    if path.is_file() and kind is not None:
+        verify(path, checksums, str(path))
+        return dataset_name(path.name), path, kind
+    raise SourceError(
+        f"data.source: {source!r} is not 'digits', 'cifar10', 'cifar100', an http(s)/file URL, "
+        f"or an existing folder or {'/'.join(ARCHIVE_SUFFIXES)} archive"
+    )
+
+
+def dataset_name(filename: str) -> str:
+    lower = filename.lower()
+    for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return filename[: -len(suffix)]
+    return filename
+
+
+def write_tree_source(params: DataParams, images_dir: Path) -> tuple[str, list[RawEntry]]:
+    name, path, kind = open_source(params)
+    with open_tree(path, kind) as tree:  # type: ignore[arg-type]
+        if params.labels_file is not None:
+            by_name = labels_file_entries(tree, params)
+        else:
+            by_name = image_folder_entries(tree)
+        kept = set(select_per_class(list(by_name.values()), params.max_per_class, params.seed))
+        tree.copy_to(images_dir, {n: e.relpath for n, e in by_name.items() if e in kept})
+    return name, sorted(kept, key=lambda e: e.relpath)
 
 
 def fetch(params: DataParams, raw_dir: Path) -> DatasetInfo:
     """Write the configured source into `raw_dir` (atomically) and return what it declares."""
-    source = params.source
     with atomic_dir(raw_dir) as staging:
         images_dir = staging / "images"
         images_dir.mkdir()
-        if source == "digits":
-            entries = write_digits(images_dir, params.max_per_class, params.seed)
-            name = "digits"
+        if params.source == "digits":
+            name, entries = "digits", write_digits(images_dir, params.max_per_class, params.seed)
+        elif params.source in SPECS:
+            name, entries = write_cifar(params, images_dir)
         else:
-            path = Path(source).expanduser()
-            if path.is_dir():
-                entries = copy_folder(path, images_dir, params.max_per_class, params.seed)
-            elif path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES):
-                entries = extract_tar(path, images_dir, params.max_per_class, params.seed)
-            else:
-                raise SourceError(
-                    f"data.source: {source!r} is neither 'digits' nor an existing folder "
-                    f"or {'/'.join(ARCHIVE_SUFFIXES)} archive"
-                )
-            name = path.name.removesuffix(".gz").removesuffix(".tar").removesuffix(".tgz")
-        info = DatasetInfo.from_entries(name, source, entries)
+            name, entries = write_tree_source(params, images_dir)
+        info = DatasetInfo.from_entries(name, params.source, entries)
         write_json(asdict(info), staging / "dataset.json")
     return info
 

@@ -6,13 +6,17 @@ import io
 import random
 import shutil
 import tarfile
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 import stages.download as download
+import stages.fetching as fetching
 from stages.artifacts import read_json
+from stages.cifar import CIFAR10
 from stages.download import (
     RawEntry,
     SourceError,
@@ -23,7 +27,19 @@ from stages.download import (
     strip_wrapper_folders,
 )
 from stages.errors import StageError
-from stages.params import DataParams
+from stages.fetching import ChecksumError, UnsafeArchiveError
+from stages.labels_file import LabelsError
+from stages.params import DataParams, ParamsError, parse_params
+from tests.stages.download_helpers import (
+    CIFAR10_NAMES,
+    CIFAR100_COARSE,
+    CIFAR100_FINE,
+    cifar10_archive,
+    cifar100_archive,
+    md5,
+    serve,
+    sha256,
+)
 
 
 def png_bytes(value: int, size: tuple[int, int] = (6, 5)) -> bytes:
@@ -327,7 +343,7 @@ def test_fetch_crash_leaves_previous_raw_intact(tmp_path, monkeypatch):
             raise OSError("disk full")
         return shutil.copyfile(src, dst)
 
-    monkeypatch.setattr(download.shutil, "copyfile", crash_on_second_copy)
+    monkeypatch.setattr(fetching.shutil, "copyfile", crash_on_second_copy)
     write_tree(source, ["cat/1.png", "cat/2.png", "dog/3.png", "dog/4.png", "emu/5.png"])
     with pytest.raises(OSError, match="disk full"):
         fetch(DataParams(source=str(source)), raw)
@@ -346,3 +362,278 @@ def test_main_writes_raw_from_params_file(tmp_path, capsys):
     download.main([str(tmp_path / "raw"), "--params", str(params_file)])
     assert files_under(tmp_path / "raw" / "images") == ["cat/1.png", "dog/2.png"]
     assert "2 images in 2 classes" in capsys.readouterr().out
+
+
+# --- CIFAR over HTTP (archives in the publisher's format, served from 127.0.0.1) -----------
+
+
+@pytest.fixture
+def cifar_server():
+    c10, c10_truth = cifar10_archive()
+    c100, _ = cifar100_archive()
+    files = {"/kriz/cifar-10-python.tar.gz": c10, "/kriz/cifar-100-python.tar.gz": c100}
+    with serve(files) as server:
+        server.truth = c10_truth  # type: ignore[attr-defined]
+        yield server
+
+
+def cifar_params(server, tmp_path: Path, source: str = "cifar10", **overrides) -> DataParams:
+    name = "cifar-10-python.tar.gz" if source == "cifar10" else "cifar-100-python.tar.gz"
+    body = server.files[f"/kriz/{name}"]
+    values = {
+        "source": source,
+        "url": server.url(f"kriz/{name}"),
+        "md5": md5(body),
+        "cache_dir": str(tmp_path / "downloads"),
+        **overrides,
+    }
+    return DataParams(**values)
+
+
+def test_fetch_cifar10_writes_split_pngs_and_declares_batch_counts(cifar_server, tmp_path):
+    raw = tmp_path / "raw"
+    info = fetch(cifar_params(cifar_server, tmp_path), raw)
+
+    dataset = read_json(raw / "dataset.json")
+    assert dataset["name"] == "cifar10"
+    assert dataset["classes"] == sorted(CIFAR10_NAMES)
+    assert dataset["splits"] == ["test", "train"]
+    # 5 data batches of 1 image per class; a test batch of 2 per class (the real set: 5000/1000).
+    assert dataset["declared_counts"] == {
+        "test": {name: 2 for name in sorted(CIFAR10_NAMES)},
+        "train": {name: 5 for name in sorted(CIFAR10_NAMES)},
+    }
+    assert info.declared_counts == dataset["declared_counts"]
+    files = files_under(raw / "images")
+    assert len(files) == 70
+    assert {f.split("/")[0] for f in files} == {"train", "test"}
+
+    rows, labels = cifar_server.truth["test"]
+    with Image.open(raw / "images" / "test" / CIFAR10_NAMES[labels[3]] / "00003.png") as image:
+        assert image.mode == "RGB" and image.size == (32, 32)
+        pixels = np.asarray(image)
+    assert np.array_equal(pixels, rows[3].reshape(3, 32, 32).transpose(1, 2, 0))
+
+
+def test_fetch_cifar10_rerun_uses_the_cache(cifar_server, tmp_path):
+    params = cifar_params(cifar_server, tmp_path)
+    fetch(params, tmp_path / "raw")
+    fetch(params, tmp_path / "raw")
+    assert len(cifar_server.requests) == 1
+    assert [p.name for p in (tmp_path / "downloads").iterdir()] == ["cifar-10-python.tar.gz"]
+
+
+def test_fetch_cifar10_max_per_class_caps_each_split(cifar_server, tmp_path):
+    info = fetch(cifar_params(cifar_server, tmp_path, max_per_class=2), tmp_path / "raw")
+    assert info.declared_counts["train"] == {name: 2 for name in sorted(CIFAR10_NAMES)}
+    assert info.declared_counts["test"] == {name: 2 for name in sorted(CIFAR10_NAMES)}
+    assert len(files_under(tmp_path / "raw" / "images")) == 40
+
+
+def test_fetch_cifar_checks_the_publisher_md5_by_default(cifar_server, tmp_path):
+    params = cifar_params(cifar_server, tmp_path, md5=None)
+    with pytest.raises(ChecksumError) as info:
+        fetch(params, tmp_path / "raw")
+    body = cifar_server.files["/kriz/cifar-10-python.tar.gz"]
+    assert CIFAR10.md5 in str(info.value) and md5(body) in str(info.value)
+    assert not (tmp_path / "raw").exists()
+    assert list((tmp_path / "downloads").iterdir()) == []  # the partial is gone
+
+
+def test_fetch_cifar_sha256_override(cifar_server, tmp_path):
+    body = cifar_server.files["/kriz/cifar-10-python.tar.gz"]
+    params = cifar_params(cifar_server, tmp_path, md5=None, sha256=sha256(body))
+    assert fetch(params, tmp_path / "raw").classes == sorted(CIFAR10_NAMES)
+
+
+@pytest.mark.parametrize(("mode", "names"), [("fine", CIFAR100_FINE), ("coarse", CIFAR100_COARSE)])
+def test_fetch_cifar100_label_modes(cifar_server, tmp_path, mode, names):
+    params = cifar_params(cifar_server, tmp_path, source="cifar100", label_mode=mode)
+    info = fetch(params, tmp_path / "raw")
+    assert info.classes == sorted(names)
+    assert info.name == ("cifar100" if mode == "fine" else "cifar100-coarse")
+    folders = {f.rsplit("/", 1)[0] for f in files_under(tmp_path / "raw" / "images")}
+    assert folders == {f"{split}/{name}" for split in ("train", "test") for name in names}
+    # 2 images of each of 5 fine classes per split; coarse merges bear and beaver.
+    if mode == "coarse":
+        assert info.declared_counts["train"]["large_carnivores"] == 4
+
+
+# --- image folders from URLs and archives ---------------------------------------------------
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_fetch_zip_from_http_url(tmp_path):
+    body = zip_bytes({"pets/train/cat/1.png": png_bytes(1), "pets/test/dog/2.png": png_bytes(2)})
+    with serve({"/pets.zip": body}) as server:
+        params = DataParams(source=server.url("pets.zip"), cache_dir=str(tmp_path / "dl"))
+        info = fetch(params, tmp_path / "raw")
+        fetch(params, tmp_path / "raw")
+        assert len(server.requests) == 1  # cached by URL even without a checksum
+    assert info.name == "pets"
+    assert info.declared_counts == {"test": {"dog": 1}, "train": {"cat": 1}}
+    assert (tmp_path / "raw/images/test/dog/2.png").read_bytes() == png_bytes(2)
+
+
+def test_fetch_url_without_suffix_is_sniffed(tmp_path):
+    body = zip_bytes({"cat/1.png": png_bytes(1), "dog/2.png": png_bytes(2)})
+    with serve({"/download?id=7": body}) as server:
+        params = DataParams(source=server.url("download?id=7"), cache_dir=str(tmp_path / "dl"))
+        info = fetch(params, tmp_path / "raw")
+    assert info.declared_counts == {"all": {"cat": 1, "dog": 1}}
+
+
+def test_fetch_file_url_tar_with_checksum(tmp_path):
+    staging = tmp_path / "staging"
+    write_tree(staging, ["cat/1.png", "dog/2.png"])
+    archive = tmp_path / "local.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(staging, arcname=".")
+    params = DataParams(source=archive.as_uri(), md5=md5(archive.read_bytes()))
+    assert fetch(params, tmp_path / "raw").declared_counts == {"all": {"cat": 1, "dog": 1}}
+    bad = DataParams(source=str(archive), sha256="0" * 64)
+    with pytest.raises(ChecksumError, match="sha256 mismatch"):
+        fetch(bad, tmp_path / "raw2")
+    assert not (tmp_path / "raw2").exists()
+
+
+def test_fetch_folder_with_checksum_is_an_error(tmp_path):
+    write_tree(tmp_path / "src", ["cat/1.png"])
+    with pytest.raises(SourceError, match="is a folder"):
+        fetch(DataParams(source=str(tmp_path / "src"), md5="0" * 32), tmp_path / "raw")
+
+
+def test_fetch_unsafe_zip_is_refused_before_writing(tmp_path):
+    archive = tmp_path / "evil.zip"
+    archive.write_bytes(zip_bytes({"cat/1.png": png_bytes(1), "../../evil.png": b"x"}))
+    with pytest.raises(UnsafeArchiveError, match="'../../evil.png'"):
+        fetch(DataParams(source=str(archive)), tmp_path / "raw")
+    assert not (tmp_path / "raw").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.zip"]
+
+
+def test_fetch_tar_with_symlink_out_is_refused(tmp_path):
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("cat/link.png")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "../../../etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(UnsafeArchiveError, match="cat/link.png"):
+        fetch(DataParams(source=str(archive)), tmp_path / "raw")
+
+
+# --- labels-file datasets -------------------------------------------------------------------
+
+
+def xray_folder(root: Path, n_images: int, labels: str, name: str = "labels.txt") -> Path:
+    write_tree(root / "Castings", [f"C0001_{i:04d}.png" for i in range(1, n_images + 1)])
+    (root / "Castings" / name).write_text(labels)
+    return root
+
+
+def test_fetch_labels_file_sorted_float_labels(tmp_path):
+    source = xray_folder(tmp_path / "xray", 3, "1.0000000e+00\n0.0000000e+00\n1.0000000e+00\n")
+    params = DataParams(source=str(source), labels_file="labels.txt")
+    info = fetch(params, tmp_path / "raw")
+    assert files_under(tmp_path / "raw" / "images") == [
+        "0/C0001_0002.png",
+        "1/C0001_0001.png",
+        "1/C0001_0003.png",
+    ]
+    assert read_json(tmp_path / "raw" / "dataset.json")["declared_counts"] == {
+        "all": {"0": 1, "1": 2}
+    }
+    assert info.classes == ["0", "1"]
+
+
+def test_fetch_labels_file_mismatch_fails_or_keeps_labelled(tmp_path, capsys):
+    source = xray_folder(tmp_path / "xray", 5, "1\n0\n")
+    with pytest.raises(LabelsError, match="2 labels for 5 images"):
+        fetch(DataParams(source=str(source), labels_file="labels.txt"), tmp_path / "raw")
+    assert not (tmp_path / "raw").exists()
+
+    params = DataParams(
+        source=str(source), labels_file="labels.txt", on_label_mismatch="labelled_only"
+    )
+    info = fetch(params, tmp_path / "raw")
+    assert info.declared_counts == {"all": {"0": 1, "1": 1}}
+    assert files_under(tmp_path / "raw" / "images") == ["0/C0001_0002.png", "1/C0001_0001.png"]
+    assert "2 labels for 5 images" in capsys.readouterr().out
+
+
+def test_fetch_labels_csv_by_id_from_zip(tmp_path):
+    archive = tmp_path / "set.zip"
+    archive.write_bytes(
+        zip_bytes(
+            {
+                "set/labels.csv": b"id,label\nimgs/b.png,ok\nimgs/a.png,defect\n",
+                "set/imgs/a.png": png_bytes(1),
+                "set/imgs/b.png": png_bytes(2),
+                "set/imgs/.DS_Store": b"junk",
+            }
+        )
+    )
+    params = DataParams(source=str(archive), labels_file="labels.csv", labels_order="id")
+    info = fetch(params, tmp_path / "raw")
+    assert files_under(tmp_path / "raw" / "images") == ["defect/imgs__a.png", "ok/imgs__b.png"]
+    assert (tmp_path / "raw/images/defect/imgs__a.png").read_bytes() == png_bytes(1)
+    assert info.declared_counts == {"all": {"defect": 1, "ok": 1}}
+
+
+def test_fetch_labels_file_not_found_names_key(tmp_path):
+    write_tree(tmp_path / "src", ["a.png"])
+    with pytest.raises(SourceError, match="data.labels_file: 'labels.txt' found 0 times"):
+        fetch(DataParams(source=str(tmp_path / "src"), labels_file="labels.txt"), tmp_path / "r")
+
+
+# --- data params ----------------------------------------------------------------------------
+
+
+def test_shipped_params_keep_digits_and_download_defaults():
+    shipped = Path(__file__).resolve().parents[2] / "params.yaml"
+    data = download.load_params(shipped).data
+    assert data.source == "digits"
+    assert (data.url, data.md5, data.sha256, data.labels_file) == (None, None, None, None)
+    assert (data.label_mode, data.labels_order, data.on_label_mismatch) == (
+        "fine",
+        "sorted",
+        "fail",
+    )
+    assert data.cache_dir == "data/downloads"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"source": "cifar10", "label_mode": "coarse"}, "data.label_mode applies only"),
+        ({"source": "x.zip", "url": "https://a/b.tgz"}, "data.url only overrides"),
+        ({"source": "cifar10", "labels_file": "l.txt"}, "data.labels_file cannot be used"),
+        ({"source": "x.zip", "labels_order": "id"}, "data.labels_order needs data.labels_file"),
+        ({"source": "digits", "md5": "0" * 32}, "nothing to check"),
+        ({"source": "cifar10", "md5": "xyz"}, "data.md5: String should match pattern"),
+        ({"source": "cifar10", "url": "ftp://x/y"}, "data.url: String should match pattern"),
+        ({"source": "cifar100", "label_mode": "medium"}, "data.label_mode: Input should be"),
+        ({"source": "x", "on_label_mismatch": "zip"}, "data.on_label_mismatch: Input should"),
+    ],
+)
+def test_data_params_name_the_bad_key(data, message):
+    with pytest.raises(ParamsError, match=message):
+        parse_params(
+            {
+                "data": data,
+                "resize": {},
+                "split": {},
+                "train": {},
+                "evaluate": {},
+                "plot": {},
+                "validate": {},
+            }
+        )
