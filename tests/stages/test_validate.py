@@ -1,55 +1,113 @@
-"""stages/validate.py: per-file inspection, the manifest, and each Great Expectations check."""
+"""stages/validate.py: the manifest, each check and its policy, on a folder of every bad input."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
+from stages import parallel
 from stages.artifacts import read_json, write_json
 from stages.download import DatasetInfo, parse_layout
 from stages.errors import StageError
-from stages.params import ValidateParams
+from stages.params import ParamsError, ValidateParams, parse_params
+from stages.resize import valid_rows
 from stages.validate import (
     MANIFEST_COLUMNS,
     ValidationFailed,
     build_manifest,
     failure_message,
-    inspect_image,
+    inspect_file,
+    list_files,
     main,
+    run,
     validate,
 )
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
+LIMIT = 2000  # validate.max_image_pixels in these tests: the "bomb" is 50 x 50
+GOOD = [
+    "train/cat/1.png",
+    "train/cat/2.png",
+    "train/cat/3.png",
+    "train/dog/4.png",
+    "train/dog/5.png",
+    "train/dog/6.png",
+    "test/cat/7.png",
+    "test/cat/8.png",
+    "test/dog/9.png",
+    "test/dog/10.png",
+]
+JUNK = [
+    "desktop.ini",
+    ".ipynb_checkpoints/x.png",
+    "train/cat/.DS_Store",
+    "train/cat/._foo.jpg",
+    "train/cat/.ipynb_checkpoints/x.png",
+    "train/dog/Thumbs.db",
+]
+CORRUPT = {  # file -> the reason it is quarantined with
+    "train/cat/empty.jpg": "empty_file",
+    "train/cat/cut.jpg": "truncated",
+    "train/dog/notes.jpg": "not_an_image",
+    "train/cat/bomb.png": "too_large",
+}
+ODD_BUT_FINE = {  # file -> mode stored in it; each decodes, so each stays "ok"
+    "train/dog/png_named.jpg": "RGB",
+    "train/cat/cmyk.jpg": "CMYK",
+    "train/dog/gray.png": "L",
+    "train/cat/palette.png": "P",
+    "train/dog/rgba.png": "RGBA",
+    "train/cat/deep.png": "I;16",
+    "train/dog/rotated.jpg": "RGB",
+}
+CONFLICT = ("train/cat/1.png", "train/dog/dup.png")  # same bytes under two classes
+LEAK = ("train/dog/5.png", "test/dog/leak.png")  # same bytes in train and test
 
-# Three classes, two images each, every image with distinct content.
-CLEAN = ["cat/1.png", "cat/2.png", "dog/3.png", "dog/4.png", "emu/5.png", "emu/6.png"]
 
-
-def write_png(path: Path, value: int, size: tuple[int, int] = (7, 5), mode: str = "RGB") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    color = value % 256 if mode == "L" else (value % 256, (value * 13) % 256, 9)
-    Image.new(mode, size, color).save(path, format="PNG")
-
-
-def jpeg_bytes() -> bytes:
-    # Noise-like content so the JPEG has enough scan data that halving it truncates the image.
-    image = Image.effect_noise((64, 64), 80).convert("RGB")
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=95)
+    image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
-def make_raw(raw: Path, relpaths: list[str] = CLEAN) -> dict[str, Any]:
-    """Write distinct PNGs and a dataset.json whose declared counts match them."""
-    for i, relpath in enumerate(relpaths):
-        write_png(raw / "images" / relpath, value=10 * i + 1)
-    info = DatasetInfo.from_entries("tiny", str(raw), parse_layout(relpaths))
+def distinct_png(value: int) -> bytes:
+    pixels = np.random.default_rng(value).integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+    return encode(Image.fromarray(pixels), "PNG")
+
+
+def odd_files() -> dict[str, bytes]:
+    cut = encode(Image.effect_noise((40, 40), 80).convert("RGB"), "JPEG", quality=95)
+    palette = Image.new("P", (4, 4), 0)
+    palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    palette.putpixel((1, 1), 1)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return {
+        "train/cat/empty.jpg": b"",
+        "train/cat/cut.jpg": cut[: len(cut) // 2],
+        "train/dog/notes.jpg": b"not an image",
+        "train/cat/bomb.png": encode(Image.new("L", (50, 50), 1), "PNG"),
+        "train/dog/png_named.jpg": encode(Image.new("RGB", (5, 4), (1, 2, 3)), "PNG"),
+        "train/cat/cmyk.jpg": encode(Image.new("CMYK", (4, 4), (0, 255, 255, 0)), "JPEG"),
+        "train/dog/gray.png": encode(Image.new("L", (4, 4), 90), "PNG"),
+        "train/cat/palette.png": encode(palette, "PNG", transparency=0),
+        "train/dog/rgba.png": encode(Image.new("RGBA", (4, 4), (9, 9, 9, 0)), "PNG"),
+        "train/cat/deep.png": encode(Image.fromarray(np.full((3, 3), 4000, np.uint16)), "PNG"),
+        "train/dog/rotated.jpg": encode(Image.new("RGB", (6, 2), 200), "JPEG", exif=exif.tobytes()),
+    }
+
+
+def declare(raw: Path, relpaths: list[str]) -> dict[str, Any]:
+    """dataset.json as download writes it: every non-junk file counted."""
+    info = DatasetInfo.from_entries("tiny", str(raw), parse_layout(sorted(relpaths)))
     dataset = {
         "name": info.name,
         "source": info.source,
@@ -61,224 +119,317 @@ def make_raw(raw: Path, relpaths: list[str] = CLEAN) -> dict[str, Any]:
     return dataset
 
 
-def check(report: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(o for o in report["checks"] if o["check"] == name)
-
-
-def failed_checks(report: dict[str, Any]) -> set[str]:
-    return {o["check"] for o in report["checks"] if not o["success"]}
+def write_files(raw: Path, files: dict[str, bytes]) -> None:
+    for relpath, data in files.items():
+        path = raw / "images" / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
 
 @pytest.fixture
-def raw(tmp_path) -> Path:
-    path = tmp_path / "raw"
-    make_raw(path)
-    return path
+def bad_raw(tmp_path) -> Path:
+    """Every bad input at once, beside clean images, with honest declared counts."""
+    raw = tmp_path / "raw"
+    files = {p: distinct_png(i) for i, p in enumerate(GOOD)} | odd_files()
+    files[CONFLICT[1]] = files[CONFLICT[0]]
+    files[LEAK[1]] = files[LEAK[0]]
+    write_files(raw, files | {p: b"junk" for p in JUNK})
+    declare(raw, list(files))
+    return raw
 
 
-def run_validate(raw: Path, dataset: dict[str, Any] | None = None, min_per_class: int = 1):
-    dataset = dataset if dataset is not None else read_json(raw / "dataset.json")
-    manifest = build_manifest(raw / "images")
-    return validate(manifest, dataset, ValidateParams(min_per_class=min_per_class))
+@pytest.fixture
+def clean_raw(tmp_path) -> Path:
+    raw = tmp_path / "raw"
+    relpaths = ["cat/1.png", "cat/2.png", "dog/3.png", "dog/4.png", "emu/5.png", "emu/6.png"]
+    write_files(raw, {p: distinct_png(i) for i, p in enumerate(relpaths)})
+    declare(raw, relpaths)
+    return raw
 
 
-# --- inspect_image -------------------------------------------------------------------------
+def params(**overrides) -> ValidateParams:
+    return ValidateParams(**({"max_image_pixels": LIMIT} | overrides))
 
 
-def test_inspect_image_good_png(tmp_path):
+def outcome(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(o for o in report["checks"] if o["check"] == name)
+
+
+def blocking(report: dict[str, Any]) -> set[str]:
+    return {o["check"] for o in report["checks"] if o["blocking"]}
+
+
+def by_path(manifest: pd.DataFrame) -> pd.DataFrame:
+    return manifest.set_index("path")
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(path.as_posix().encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# --- listing and per-file inspection ---------------------------------------------------------
+
+
+def test_junk_is_never_a_class_or_an_image(bad_raw):
+    images, ignored = list_files(bad_raw / "images")
+    assert ignored == sorted(JUNK)
+    assert not set(images) & set(JUNK)
+    assert "desktop.ini" not in build_manifest(bad_raw / "images", LIMIT)["label"].tolist()
+
+
+def test_inspect_file_hashes_and_describes(tmp_path):
     path = tmp_path / "a.png"
-    write_png(path, value=3, size=(7, 5), mode="L")
-    row = inspect_image(path)
-    assert row["status"] == "ok"
-    assert row["error"] == ""
-    assert (row["width"], row["height"], row["mode"]) == (7, 5, "L")
-    assert row["bytes"] == path.stat().st_size
-    assert len(row["sha256"]) == 64
+    path.write_bytes(distinct_png(1))
+    facts = inspect_file(str(path))
+    assert (facts.format, facts.width, facts.height, facts.mode) == ("PNG", 8, 6, "RGB")
+    assert facts.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert facts.bytes == path.stat().st_size and facts.reason == ""
 
 
-def test_inspect_image_truncated_jpeg_is_unreadable(tmp_path):
-    data = jpeg_bytes()
-    whole = tmp_path / "whole.jpg"
-    whole.write_bytes(data)
-    assert inspect_image(whole)["status"] == "ok"
-
-    cut = tmp_path / "cut.jpg"
-    cut.write_bytes(data[: len(data) // 2])
-    row = inspect_image(cut)
-    assert row["status"] == "unreadable"
-    assert "truncated" in row["error"]
-    assert row["bytes"] == len(data) // 2
-
-
-def test_inspect_image_text_file_is_unreadable(tmp_path):
-    path = tmp_path / "notes.png"
-    path.write_text("not an image at all")
-    row = inspect_image(path)
-    assert row["status"] == "unreadable"
-    assert row["error"].startswith("UnidentifiedImageError")
-    assert (row["width"], row["height"], row["mode"]) == (0, 0, "")
+def test_manifest_records_every_bad_file_with_its_reason(bad_raw):
+    manifest = by_path(build_manifest(bad_raw / "images", LIMIT))
+    assert list(manifest.reset_index().columns) == MANIFEST_COLUMNS
+    for relpath, reason in CORRUPT.items():
+        assert manifest.loc[relpath, "status"] == "quarantined", relpath
+        assert manifest.loc[relpath, "reason"] == reason, relpath
+    for relpath, mode in ODD_BUT_FINE.items():
+        assert manifest.loc[relpath, "status"] == "ok", relpath
+        assert manifest.loc[relpath, "mode"] == mode, relpath
+    assert manifest.loc["train/dog/png_named.jpg", "format"] == "PNG"
+    assert manifest.loc["train/cat/cmyk.jpg", "format"] == "JPEG"
+    rotated = manifest.loc["train/dog/rotated.jpg"]
+    assert (rotated["width"], rotated["height"]) == (2, 6)  # EXIF orientation applied
+    assert manifest.loc["train/cat/bomb.png", "error"].startswith("50x50")
 
 
-def test_same_content_gives_same_hash(tmp_path):
-    write_png(tmp_path / "a.png", value=5)
-    shutil.copyfile(tmp_path / "a.png", tmp_path / "b.png")
-    write_png(tmp_path / "c.png", value=6)
-    a, b, c = (inspect_image(tmp_path / n)["sha256"] for n in ("a.png", "b.png", "c.png"))
-    assert a == b != c
+def test_pixel_limit_holds_in_process_pool_workers(bad_raw, monkeypatch):
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)  # force the process pool
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    manifest = by_path(build_manifest(bad_raw / "images", LIMIT))
+    assert manifest.loc["train/cat/bomb.png", "reason"] == "too_large"
+    assert manifest.loc["train/cat/cut.jpg", "reason"] == "truncated"
 
 
-# --- build_manifest ------------------------------------------------------------------------
+# --- policies --------------------------------------------------------------------------------
 
 
-def test_build_manifest_one_row_per_image_skipping_junk(raw):
-    (raw / "images" / "cat" / ".DS_Store").write_bytes(b"junk")
-    (raw / "images" / "dog" / "Thumbs.db").write_bytes(b"junk")
-    manifest = build_manifest(raw / "images")
-    assert list(manifest.columns) == MANIFEST_COLUMNS
-    assert manifest["path"].tolist() == CLEAN
-    assert manifest["label"].tolist() == ["cat", "cat", "dog", "dog", "emu", "emu"]
-    assert manifest["split"].isna().all()
-    assert (manifest["status"] == "ok").all()
-
-
-def test_build_manifest_normalises_split_folders(tmp_path):
-    make_raw(tmp_path / "raw", ["train/cat/1.png", "validation/cat/2.png"])
-    manifest = build_manifest(tmp_path / "raw" / "images")
-    assert manifest["split"].tolist() == ["train", "val"]
-
-
-# --- validate ------------------------------------------------------------------------------
-
-
-def test_validate_succeeds_on_clean_data(raw):
-    report = run_validate(raw)
-    assert report["success"] is True, failure_message(report)
-    assert failed_checks(report) == set()
-    assert report["images"] == report["readable"] == len(CLEAN)
-    assert report["classes"] == ["cat", "dog", "emu"]
-    assert all(o["failures"] == [] for o in report["checks"])
-
-
-def test_validate_succeeds_on_fetched_split_folder(tmp_path):
-    from stages.download import fetch
-    from stages.params import DataParams
-
-    source = tmp_path / "src"
-    for i, relpath in enumerate(["train/cat/1.png", "train/dog/2.png", "valid/cat/3.png"]):
-        write_png(source / relpath, value=40 * i + 2)
-    fetch(DataParams(source=str(source)), tmp_path / "raw")
-    report = run_validate(tmp_path / "raw")
+def test_drop_policies_quarantine_each_bad_file_and_carry_on(bad_raw):
+    raw_before = tree_digest(bad_raw)
+    result = run(bad_raw, params(on_label_conflict="drop", on_leak="drop"))
+    report, manifest = result.report, by_path(result.manifest)
     assert report["success"] is True, failure_message(report)
 
+    expected = CORRUPT | {
+        CONFLICT[0]: "label_conflict",
+        CONFLICT[1]: "label_conflict",
+        LEAK[1]: "leak",
+    }
+    listed = {q["path"]: q["reason"] for q in report["quarantine"]}
+    assert listed == expected
+    quarantined = manifest[manifest["status"] == "quarantined"]
+    assert quarantined["reason"].to_dict() == expected
+    assert manifest.loc[LEAK[0], "status"] == "ok"  # the train-side copy is kept
+    assert report["quarantined"] == len(expected)
+    # Quarantine is not a count failure: every declared file was found.
+    assert outcome(report, "count_matches_declared")["success"] is True
+    assert outcome(report, "readable")["blocking"] is False
+    assert outcome(report, "no_label_conflicts")["success"] is False  # reported, not blocking
+    # Later stages see only the usable rows.
+    assert set(valid_rows(result.manifest)["path"]) == set(manifest.index) - set(expected)
+    assert tree_digest(bad_raw) == raw_before  # data/raw is never touched
 
-def test_validate_names_unreadable_file(raw):
-    (raw / "images" / "dog" / "4.png").write_text("garbage")
-    report = run_validate(raw)
-    assert report["success"] is False
-    assert "readable" in failed_checks(report)
-    assert report["readable"] == len(CLEAN) - 1
-    assert "unreadable file dog/4.png" in failure_message(report)
 
-
-def test_validate_names_class_whose_count_differs_from_declared(raw):
-    dataset = read_json(raw / "dataset.json")
-    dataset["declared_counts"]["all"]["dog"] = 5
-    report = run_validate(raw, dataset)
-    assert failed_checks(report) == {"count_matches_declared"}
+def test_label_conflict_stops_the_pipeline_by_default(bad_raw):
+    report = run(bad_raw, params(on_leak="drop")).report
+    assert blocking(report) == {"no_label_conflicts"}
     message = failure_message(report)
-    assert "class 'dog'" in message
-    assert "2 readable images" in message
-    assert "declares 5" in message
+    assert f"{CONFLICT[0]}: same content" in message
+    assert f"{CONFLICT[1]}: same content" in message
+
+
+def test_leak_stops_the_pipeline_by_default(bad_raw):
+    report = run(bad_raw, params(on_label_conflict="drop")).report
+    assert blocking(report) == {"no_leaks"}
+    message = failure_message(report)
+    assert f"{LEAK[0]}: same content" in message and f"{LEAK[1]}: same content" in message
+
+
+def test_on_corrupt_fail_stops_naming_each_file(bad_raw):
+    report = run(bad_raw, params(on_corrupt="fail", on_label_conflict="drop", on_leak="drop"))
+    report = report.report
+    assert blocking(report) == {"readable"}
+    message = failure_message(report)
+    for relpath in CORRUPT:
+        assert f"unreadable file {relpath} in class" in message
+    assert "truncated" in message and "too_large" in message
+
+
+def test_duplicates_within_one_class_are_fine(clean_raw):
+    shutil.copyfile(clean_raw / "images/cat/1.png", clean_raw / "images/cat/2.png")
+    assert run(clean_raw, params()).report["success"] is True
+
+
+# --- counts ----------------------------------------------------------------------------------
+
+
+def test_clean_data_passes_every_check(clean_raw):
+    report = run(clean_raw, params()).report
+    assert report["success"] is True, failure_message(report)
+    assert all(o["success"] for o in report["checks"])
+    assert report["images"] == report["readable"] == report["usable"] == 6
+    assert report["quarantine"] == []
+
+
+def test_count_mismatch_stops_naming_class_and_counts(clean_raw):
+    dataset = read_json(clean_raw / "dataset.json")
+    dataset["declared_counts"]["all"]["dog"] = 5
+    write_json(dataset, clean_raw / "dataset.json")
+    report = run(clean_raw, params()).report
+    assert blocking(report) == {"count_matches_declared"}
+    message = failure_message(report)
+    assert "class 'dog' (split all): 2 files found, the dataset declares 5" in message
     assert "'cat'" not in message
 
 
-def test_validate_counts_only_readable_images_against_declared(raw):
-    (raw / "images" / "emu" / "5.png").write_bytes(b"\x89PNG broken")
-    report = run_validate(raw)
-    assert "count_matches_declared" in failed_checks(report)
-    assert "class 'emu' (split all): 1 readable images, the dataset declares 2" in (
-        failure_message(report)
-    )
+def test_corrupt_file_is_quarantined_and_not_a_count_failure(clean_raw):
+    (clean_raw / "images/emu/5.png").write_bytes(b"\x89PNG broken")
+    report = run(clean_raw, params()).report
+    assert report["success"] is True
+    counts = {(c["split"], c["label"]): c for c in report["class_counts"]}
+    assert counts[("all", "emu")] | {} == {
+        "split": "all",
+        "label": "emu",
+        "declared": 2,
+        "found": 2,
+        "readable": 1,
+        "quarantined": 1,
+        "usable": 1,
+    }
 
 
-def test_validate_names_label_not_in_class_list(raw):
-    dataset = read_json(raw / "dataset.json")
+def test_label_outside_class_list_stops(clean_raw):
+    dataset = read_json(clean_raw / "dataset.json")
     dataset["classes"] = ["cat", "dog"]
-    report = run_validate(raw, dataset)
-    assert "label_in_classes" in failed_checks(report)
+    write_json(dataset, clean_raw / "dataset.json")
+    report = run(clean_raw, params()).report
+    assert "label_in_classes" in blocking(report)
     message = failure_message(report)
     assert "emu/5.png: label 'emu' is not a known class" in message
-    assert "emu/6.png: label 'emu' is not a known class" in message
     assert "cat/1.png" not in message
 
 
-def test_validate_names_both_paths_of_cross_class_duplicate(raw):
-    shutil.copyfile(raw / "images" / "cat" / "1.png", raw / "images" / "dog" / "4.png")
-    report = run_validate(raw)
-    assert failed_checks(report) == {"no_cross_class_duplicates"}
+def test_empty_class_stops_naming_it(clean_raw):
+    for name in ("5.png", "6.png"):
+        (clean_raw / "images/emu" / name).write_bytes(b"")
+    report = run(clean_raw, params()).report
+    assert blocking(report) == {"no_empty_classes", "min_per_class"}
     message = failure_message(report)
-    assert "cat/1.png: same content" in message
-    assert "dog/4.png: same content" in message
+    assert "class 'emu' is declared but has no usable images" in message
+    assert "class 'emu' (split all): 0 usable images" in message
 
 
-def test_validate_allows_duplicates_within_one_class(raw):
-    shutil.copyfile(raw / "images" / "cat" / "1.png", raw / "images" / "cat" / "2.png")
-    report = run_validate(raw)
-    assert report["success"] is True, failure_message(report)
-
-
-def test_validate_names_class_below_min_per_class(tmp_path):
-    relpaths = ["cat/1.png", "cat/2.png", "cat/3.png", "dog/4.png", "dog/5.png"]
-    make_raw(tmp_path / "raw", relpaths)
-    report = run_validate(tmp_path / "raw", min_per_class=3)
-    assert failed_checks(report) == {"min_per_class"}
+def test_class_below_min_per_class_stops(clean_raw):
+    (clean_raw / "images/dog/4.png").unlink()
+    dataset = read_json(clean_raw / "dataset.json")
+    dataset["declared_counts"]["all"]["dog"] = 1
+    write_json(dataset, clean_raw / "dataset.json")
+    report = run(clean_raw, params(min_per_class=2)).report
+    assert blocking(report) == {"min_per_class"}
     message = failure_message(report)
-    assert "class 'dog' (split all): 2 readable images" in message
-    assert "validate.min_per_class=3" in message
-    assert "'cat'" not in message
+    assert "class 'dog' (split all): 1 usable images, below validate.min_per_class=2" in message
 
 
-def test_failure_message_limits_the_list():
+def test_failure_message_lists_only_blocking_checks_and_limits_the_list():
     report = {
         "checks": [
-            {"check": "readable", "success": False, "failures": [f"f{i}" for i in range(25)]},
-            {"check": "min_per_class", "success": True, "failures": []},
+            {"check": "readable", "success": False, "blocking": True, "failures": list("x" * 25)},
+            {"check": "no_leaks", "success": False, "blocking": False, "failures": ["leak!"]},
         ]
     }
     message = failure_message(report, limit=20)
     assert message.startswith("validation failed (readable):")
-    assert "[readable] f19" in message
-    assert "[readable] f20" not in message
+    assert "leak!" not in message
     assert "... and 5 more" in message
 
 
-# --- main ----------------------------------------------------------------------------------
+# --- params ----------------------------------------------------------------------------------
 
 
-def test_main_writes_outputs_on_success(raw, tmp_path):
-    manifest_path = tmp_path / "interim" / "manifest.parquet"
-    report_path = tmp_path / "reports" / "validation.json"
-    main([str(raw), str(manifest_path), str(report_path), "--params", str(PARAMS_YAML)])
-    assert read_json(report_path)["success"] is True
-    assert len(pd.read_parquet(manifest_path)) == len(CLEAN)
+def test_validate_params_defaults_and_params_yaml():
+    defaults = ValidateParams()
+    assert (defaults.on_corrupt, defaults.on_label_conflict, defaults.on_leak) == (
+        "quarantine",
+        "fail",
+        "fail",
+    )
+    assert defaults.max_image_pixels == Image.MAX_IMAGE_PIXELS == 89_478_485
+    assert main.__module__ == "stages.validate"  # params.yaml itself is checked by main below
 
 
-def test_main_writes_outputs_even_when_validation_fails(raw, tmp_path):
-    (raw / "images" / "cat" / "2.png").write_text("garbage")
-    manifest_path = tmp_path / "interim" / "manifest.parquet"
-    report_path = tmp_path / "reports" / "validation.json"
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("on_corrupt", "skip"),
+        ("on_leak", "keep"),
+        ("max_image_pixels", 0),
+        ("max_image_pixels", True),
+    ],
+)
+def test_validate_params_reject_bad_values(key, value):
+    raw = {"data": {"source": "digits"}, "validate": {key: value}}
+    raw |= {s: {} for s in ("resize", "split", "train", "evaluate", "plot")}
+    with pytest.raises(ParamsError, match=f"validate.{key}"):
+        parse_params(raw)
 
-    with pytest.raises(ValidationFailed) as info:
-        main([str(raw), str(manifest_path), str(report_path), "--params", str(PARAMS_YAML)])
 
+# --- main --------------------------------------------------------------------------------------
+
+
+def outputs(tmp_path: Path) -> dict[str, Path]:
+    reports = tmp_path / "reports"
+    return {
+        "manifest": tmp_path / "interim" / "manifest.parquet",
+        "report": reports / "validation.json",
+        "stats": reports / "data_stats.json",
+        "html": reports / "validation" / "index.html",
+        "png": reports / "validation" / "image_sizes.png",
+        "csv": reports / "validation" / "image_sizes.csv",
+    }
+
+
+def run_main(raw: Path, paths: dict[str, Path]) -> None:
+    main([str(raw), str(paths["manifest"]), str(paths["report"]), "--params", str(PARAMS_YAML)])
+
+
+def test_main_writes_every_output(clean_raw, tmp_path):
+    paths = outputs(tmp_path)
+    run_main(clean_raw, paths)
+    assert all(p.exists() for p in paths.values()), paths
+    assert read_json(paths["report"])["success"] is True
+    assert read_json(paths["stats"])["images"] == 6
+    assert len(pd.read_parquet(paths["manifest"])) == 6
+    assert paths["png"].read_bytes().startswith(b"\x89PNG")
+
+
+def test_main_stops_naming_the_file_and_still_writes_outputs(bad_raw, tmp_path):
+    paths = outputs(tmp_path)
+    with pytest.raises(ValidationFailed) as info:  # params.yaml: conflicts and leaks fail
+        run_main(bad_raw, paths)
     assert isinstance(info.value, StageError)
-    assert "cat/2.png" in str(info.value)
-    assert str(report_path) in str(info.value)
-
-    manifest = pd.read_parquet(manifest_path)
+    assert CONFLICT[1] in str(info.value) and str(paths["report"]) in str(info.value)
+    manifest = pd.read_parquet(paths["manifest"])
     assert list(manifest.columns) == MANIFEST_COLUMNS
-    assert manifest.loc[manifest["path"] == "cat/2.png", "status"].tolist() == ["unreadable"]
+    assert read_json(paths["report"])["success"] is False
+    assert paths["html"].exists()
 
-    report = read_json(report_path)
-    assert report["success"] is False
-    assert check(report, "readable")["failed_rows"][0]["path"] == "cat/2.png"
+
+def test_validate_takes_a_manifest_directly(bad_raw):
+    manifest = build_manifest(bad_raw / "images", LIMIT)
+    final, report = validate(manifest, read_json(bad_raw / "dataset.json"), params(on_leak="drop"))
+    assert by_path(final).loc[LEAK[1], "reason"] == "leak"
+    assert report["usable"] == int((final["status"] == "ok").sum())
