@@ -6,6 +6,7 @@ A crash mid-write leaves the previous result in place, never a half-written file
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -68,9 +69,23 @@ def atomic_dir(target: Path | str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def json_safe(value: Any) -> Any:
+    """Plain JSON values from what pandas and NumPy hand back: numpy scalars become Python
+    numbers, mapping keys become strings, and NaN becomes null (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
 def write_json(data: Any, target: Path | str) -> None:
     with atomic_file(target) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+        tmp.write_text(json.dumps(json_safe(data), indent=2, sort_keys=False) + "\n")
 
 
 def write_text(text: str, target: Path | str) -> None:

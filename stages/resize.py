@@ -2,21 +2,24 @@
 
 Outputs:
   data/interim/images.npy      uint8, N x H x W x C (C = 3 for RGB, 1 for L)
-  data/interim/index.parquet   row -> manifest entry (path, label, split), in array order
+  data/interim/index.parquet   row -> manifest entry (path, label, split, sha256), in array
+                               order, plus is_grayscale (all channels equal)
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, ImageOps
 
 from stages.artifacts import write_npy, write_parquet
 from stages.errors import StageError, run_stage
+from stages.imaging import PILLOW_MAX_PIXELS, ImageRejected, decode
 from stages.parallel import map_files
 from stages.params import ResizeParams, load_params
 
@@ -30,35 +33,59 @@ RESAMPLE = {
 }
 
 
+def fit_to_size(image: Image.Image, params: ResizeParams) -> Image.Image:
+    """Resize by the configured policy (Pillow's ImageOps does pad and crop)."""
+    height, width = params.image_size
+    if image.size == (width, height):
+        return image
+    method = RESAMPLE[params.resample]
+    if params.policy == "pad":
+        color = params.pad_color if image.mode == "RGB" else params.pad_color[0]
+        return ImageOps.pad(image, (width, height), method=method, color=color)
+    if params.policy == "center_crop":
+        return ImageOps.fit(image, (width, height), method=method)
+    return image.resize((width, height), method)
+
+
 def to_array(image: Image.Image, params: ResizeParams) -> np.ndarray:
     """One decoded image as uint8 H x W x C in the configured mode and size."""
     height, width = params.image_size
-    converted = image.convert(params.color_mode)
-    if converted.size != (width, height):
-        converted = converted.resize((width, height), RESAMPLE[params.resample])
-    array = np.asarray(converted, dtype=np.uint8)
-    return array.reshape(height, width, params.channels)
+    resized = fit_to_size(image.convert(params.color_mode), params)
+    return np.asarray(resized, dtype=np.uint8).reshape(height, width, params.channels)
 
 
-def load_and_resize(path: Path, params: ResizeParams) -> np.ndarray:
+def grayscale_mask(images: np.ndarray) -> np.ndarray:
+    """True where every pixel has equal channels: a gray image, whatever mode stored it."""
+    if images.shape[-1] == 1:
+        return np.ones(len(images), dtype=bool)
+    return np.all(images == images[..., :1], axis=(1, 2, 3))
+
+
+def load_and_resize(
+    path: Path, params: ResizeParams, max_pixels: int = PILLOW_MAX_PIXELS
+) -> np.ndarray:
+    """Decode exactly as validate did (orientation, transparency, 16-bit), then resize."""
     try:
-        with Image.open(path) as image:
-            return to_array(image, params)
-    except OSError as exc:
+        return to_array(decode(path, max_pixels), params)
+    except ImageRejected as exc:
         raise StageError(f"{path}: cannot decode ({exc}); was it changed after validate?") from exc
 
 
-def resize_all(paths: list[Path], params: ResizeParams) -> np.ndarray:
+def resize_all(
+    paths: list[Path], params: ResizeParams, max_pixels: int = PILLOW_MAX_PIXELS
+) -> np.ndarray:
     """Stack of every image, in the order given."""
     height, width = params.image_size
     if not paths:
         return np.zeros((0, height, width, params.channels), dtype=np.uint8)
-    return np.stack(map_files(partial(load_and_resize, params=params), paths))
+    return np.stack(
+        map_files(partial(load_and_resize, params=params, max_pixels=max_pixels), paths)
+    )
 
 
 def valid_rows(manifest: pd.DataFrame) -> pd.DataFrame:
     """The manifest rows validate accepted, as the index of the image array."""
-    index = manifest.loc[manifest["status"] == "ok", ["path", "label", "split"]]
+    index = manifest.loc[manifest["status"] == "ok", ["path", "label", "split", "sha256"]]
     return index.reset_index(drop=True).rename_axis("row").reset_index()
 
 
@@ -72,12 +99,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("index", type=Path, help="output table, e.g. data/interim/index.parquet")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
-    params = load_params(args.params).resize
+    all_params = load_params(args.params)
+    params = all_params.resize
     index = valid_rows(pd.read_parquet(args.manifest))
-    images = resize_all([args.raw_dir / "images" / p for p in index["path"]], params)
+    started = time.perf_counter()
+    images = resize_all(
+        [args.raw_dir / "images" / p for p in index["path"]],
+        params,
+        max_pixels=all_params.validate_.max_image_pixels,  # the limit validate accepted them by
+    )
+    seconds = time.perf_counter() - started
+    index["is_grayscale"] = grayscale_mask(images)
     write_npy(images, args.images)
     write_parquet(index, args.index)
-    print(f"resize: {len(images)} images -> {images.shape[1:]} uint8 in {args.images}")
+    rate = len(images) / seconds if seconds > 0 else float("inf")
+    print(
+        f"resize: {len(images)} images -> {images.shape[1:]} uint8 in {args.images} "
+        f"({rate:,.0f} images/s)"
+    )
 
 
 if __name__ == "__main__":

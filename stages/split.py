@@ -1,19 +1,24 @@
 """Stage 4, `split`: stratified train/val/test assignment with a fixed seed.
 
-A dataset's own test (and val) split is kept; only what is left is divided. Same params and data
-give byte-identical outputs.
+Before splitting, `class_map` merges or drops classes and `drop_grayscale` drops gray images.
+A dataset's own test (and val) split is kept; only what is left is divided, and identical images
+(same sha256) always land in the same split. `balance` then under- or oversamples the training
+split only. Same params and data give byte-identical outputs.
 
 Outputs (folder data/processed/):
-  splits.parquet                       row, path, label, label_index, split
+  splits.parquet                       row, path, source_label, label, label_index, split,
+                                       copies (times the image appears in the training arrays)
   classes.json                         class names in label-index order
   {train,val,test}_images.npy          uint8 N x H x W x C
   {train,val,test}_labels.npy          int64 label indices
+and reports/split.json: images per class per split, what was dropped and why.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,42 +59,119 @@ def _check_class_sizes(labels: np.ndarray, needed: int) -> None:
         )
 
 
-def assign_splits(labels: pd.Series, own_split: pd.Series, params: SplitParams) -> pd.Series:
+def assign_splits(
+    labels: pd.Series,
+    own_split: pd.Series,
+    params: SplitParams,
+    content_hash: pd.Series | None = None,
+) -> pd.Series:
     """Split name per row. Rows the dataset already puts in val/test stay there.
 
     Fractions are of all images: without its own test split, `test_fraction` of every class goes
-    to test, then `val_fraction` of all images (taken from what is left) to val.
+    to test, then `val_fraction` of all images (taken from what is left) to val. Rows sharing a
+    `content_hash` are divided as one unit, so copies of an image never straddle two splits.
     """
     rows = np.arange(len(labels))
     labels_arr = labels.to_numpy()
     own = own_split.fillna("").to_numpy()
     result = np.array(own, dtype=object)  # a writable copy
     pool = rows[(own == "") | (own == "train")]
+    hashes = (content_hash if content_hash is not None else pd.Series(rows)).to_numpy()
+    units = pool[~pd.Series(hashes[pool]).duplicated().to_numpy()]  # one row per distinct image
     carve_test, carve_val = not (own == "test").any(), not (own == "val").any()
-    _check_class_sizes(labels_arr[pool], needed=1 + carve_test + carve_val)
+    _check_class_sizes(labels_arr[units], needed=1 + carve_test + carve_val)
+    unit_split = dict.fromkeys(hashes[units], "train")
+    remaining = units
     if carve_test:
-        pool, test = _stratified_take(
-            pool, labels_arr[pool], params.test_fraction, params.seed, "the test split"
+        remaining, test = _stratified_take(
+            remaining, labels_arr[remaining], params.test_fraction, params.seed, "the test split"
         )
-        result[test] = "test"
+        unit_split.update(dict.fromkeys(hashes[test], "test"))
     if carve_val:
-        val_share = params.val_fraction * len(rows) / len(pool)
-        pool, val = _stratified_take(
-            pool, labels_arr[pool], min(val_share, 0.5), params.seed + 1, "the validation split"
+        val_share = params.val_fraction * len(rows) / len(remaining)
+        remaining, val = _stratified_take(
+            remaining,
+            labels_arr[remaining],
+            min(val_share, 0.5),
+            params.seed + 1,
+            "the validation split",
         )
-        result[val] = "val"
-    result[pool] = "train"
+        unit_split.update(dict.fromkeys(hashes[val], "val"))
+    result[pool] = [unit_split[h] for h in hashes[pool]]
     return pd.Series(result, index=labels.index, name="split", dtype="string")
 
 
-def make_splits(index: pd.DataFrame, params: SplitParams) -> tuple[pd.DataFrame, list[str]]:
-    """The splits table (one row per image, in array order) and the class list."""
-    classes = sorted(index["label"].unique())
-    table = index[["row", "path", "label"]].copy()
+def map_classes(labels: pd.Series, class_map: dict[str, str | None]) -> tuple[pd.Series, pd.Series]:
+    """New label per row, and a mask of the rows whose class `class_map` drops (maps to null)."""
+    unknown = sorted(set(class_map) - set(labels.unique()))
+    if unknown:
+        raise StageError(
+            f"split.class_map: class {unknown[0]!r} is not in the dataset "
+            f"(classes: {', '.join(sorted(labels.unique()))})"
+        )
+    mapped = labels.map(lambda name: class_map.get(name, name))
+    return mapped, mapped.isna()
+
+
+def balance_copies(labels: np.ndarray, params: SplitParams) -> np.ndarray:
+    """How many times each training row goes into the training arrays (0 = left out).
+
+    `max_per_class` caps every class in any mode; undersample cuts to the smallest class,
+    oversample tops up to the largest by repeating random images of the smaller classes.
+    """
+    copies = np.ones(len(labels), dtype=np.int64)
+    if len(labels) == 0:
+        return copies
+    names, counts = np.unique(labels, return_counts=True)
+    target = {"none": None, "undersample": counts.min(), "oversample": counts.max()}[params.balance]
+    if params.max_per_class is not None:
+        target = min(target or params.max_per_class, params.max_per_class)
+    if target is None:
+        return copies
+    rng = np.random.default_rng(params.seed)
+    for name, count in zip(names, counts, strict=True):
+        members = np.flatnonzero(labels == name)
+        if count > target:
+            copies[rng.choice(members, size=count - target, replace=False)] = 0
+        elif count < target and params.balance == "oversample":
+            extra = rng.choice(members, size=target - count, replace=True)
+            np.add.at(copies, extra, 1)
+    return copies
+
+
+def make_splits(
+    index: pd.DataFrame, params: SplitParams
+) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
+    """The splits table (one row per kept image, in array order), the class list, the report."""
+    labels, dropped_by_map = map_classes(index["label"], params.class_map)
+    gray = index["is_grayscale"] if "is_grayscale" in index else pd.Series(False, index.index)
+    dropped_gray = gray & ~dropped_by_map if params.drop_grayscale else gray & False
+    keep = ~(dropped_by_map | dropped_gray)
+    table = index.loc[keep, ["row", "path"]].copy()
+    table["source_label"] = index.loc[keep, "label"]
+    table["label"] = labels[keep].astype(str)
+    if table.empty:
+        raise StageError("no images left after split.class_map and split.drop_grayscale")
+    classes = sorted(table["label"].unique())
     table["label_index"] = table["label"].map({name: i for i, name in enumerate(classes)})
     table["label_index"] = table["label_index"].astype("int64")
-    table["split"] = assign_splits(index["label"], index["split"], params)
-    return table, classes
+    hashes = index.loc[keep, "sha256"] if "sha256" in index else None
+    table["split"] = assign_splits(table["label"], index.loc[keep, "split"], params, hashes)
+    table["copies"] = np.int64(1)
+    train = (table["split"] == "train").to_numpy()
+    table.loc[train, "copies"] = balance_copies(table.loc[train, "label"].to_numpy(), params)
+    table = table.reset_index(drop=True)
+    report = {
+        "classes": classes,
+        "images": {
+            split: table[table["split"] == split].groupby("label").size().to_dict()
+            for split in SPLITS
+        },
+        "train_after_balance": table[train].groupby("label")["copies"].sum().to_dict(),
+        "dropped": {"class_map": int(dropped_by_map.sum()), "grayscale": int(dropped_gray.sum())},
+        "balance": params.balance,
+    }
+    return table, classes, report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,20 +179,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("images", type=Path, help="resize's array, e.g. data/interim/images.npy")
     parser.add_argument("index", type=Path, help="resize's table, e.g. data/interim/index.parquet")
     parser.add_argument("out_dir", type=Path, help="output folder, e.g. data/processed")
+    parser.add_argument("report", type=Path, help="output report, e.g. reports/split.json")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
     params = load_params(args.params).split
     images = np.load(args.images, mmap_mode="r")
-    table, classes = make_splits(pd.read_parquet(args.index), params)
+    table, classes, report = make_splits(pd.read_parquet(args.index), params)
     with atomic_dir(args.out_dir) as staging:
         write_parquet(table, staging / "splits.parquet")
         write_json(classes, staging / "classes.json")
         for name in SPLITS:
             part = table[table["split"] == name]
-            write_npy(
-                np.ascontiguousarray(images[part["row"].to_numpy()]), staging / f"{name}_images.npy"
-            )
-            write_npy(part["label_index"].to_numpy(dtype=np.int64), staging / f"{name}_labels.npy")
+            # Training rows repeat `copies` times (0 after undersampling, >1 when oversampled).
+            copies = part["copies"].to_numpy()
+            rows = np.repeat(part["row"].to_numpy(), copies)
+            labels = np.repeat(part["label_index"].to_numpy(np.int64), copies)
+            write_npy(np.ascontiguousarray(images[rows]), staging / f"{name}_images.npy")
+            write_npy(labels, staging / f"{name}_labels.npy")
+    write_json(report, args.report)
     counts = table.groupby("split").size().to_dict()
     print(f"split: {counts} over {len(classes)} classes -> {args.out_dir}")
 

@@ -179,3 +179,9 @@ def test_write_parquet_round_trip(tmp_path):
     target = tmp_path / "table.parquet"
     write_parquet(table, target)
     pd.testing.assert_frame_equal(pd.read_parquet(target), table)
+
+
+def test_write_json_turns_numpy_values_and_nan_into_plain_json(tmp_path):
+    target = tmp_path / "report.json"
+    write_json({"count": np.int64(3), 7: [np.float32(0.5), float("nan")]}, target)
+    assert read_json(target) == {"count": 3, "7": [0.5, None]}

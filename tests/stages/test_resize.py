@@ -9,7 +9,7 @@ from PIL import Image
 
 from stages.errors import StageError
 from stages.params import ResizeParams
-from stages.resize import load_and_resize, resize_all, to_array, valid_rows
+from stages.resize import grayscale_mask, load_and_resize, resize_all, to_array, valid_rows
 
 
 def gradient(mode: str, size: tuple[int, int] = (20, 12)) -> Image.Image:
@@ -75,12 +75,13 @@ def test_valid_rows_drops_bad_rows_and_numbers_from_zero():
             "label": ["a", "a", "b", "b"],
             "split": [None, None, None, None],
             "width": [8, 0, 8, 8],
+            "sha256": ["h1", "h2", "h3", "h4"],
             "status": ["ok", "unreadable", "ok", "ok"],
         },
         index=[10, 11, 12, 13],
     )
     index = valid_rows(manifest)
-    assert list(index.columns) == ["row", "path", "label", "split"]
+    assert list(index.columns) == ["row", "path", "label", "split", "sha256"]
     assert index["row"].tolist() == [0, 1, 2]
     assert index["path"].tolist() == ["a/1.png", "b/3.png", "b/4.png"]
     assert index["label"].tolist() == ["a", "b", "b"]
@@ -122,3 +123,44 @@ def test_load_and_resize_truncated_file_names_the_path(tmp_path):
     with pytest.raises(StageError) as info:
         load_and_resize(cut, ResizeParams())
     assert str(cut) in str(info.value)
+
+
+def wide_image() -> Image.Image:
+    """20 x 10 (width x height): a white left half and a black right half."""
+    pixels = np.zeros((10, 20, 3), dtype=np.uint8)
+    pixels[:, :10] = 255
+    return Image.fromarray(pixels)
+
+
+def test_stretch_squeezes_the_whole_image_in() -> None:
+    array = to_array(wide_image(), ResizeParams(image_size=(10, 10), policy="stretch"))
+    assert array.shape == (10, 10, 3)
+    assert array[5, 0].tolist() == [255, 255, 255] and array[5, 9].tolist() == [0, 0, 0]
+
+
+def test_pad_keeps_the_aspect_ratio_with_pad_color_borders() -> None:
+    params = ResizeParams(image_size=(10, 10), policy="pad", pad_color=(10, 20, 30))
+    array = to_array(wide_image(), params)
+    assert array[0, 5].tolist() == [10, 20, 30]  # top border: the image is 5 rows high
+    assert array[5, 1].tolist() == [255, 255, 255]
+
+
+def test_center_crop_cuts_the_longer_side() -> None:
+    array = to_array(wide_image(), ResizeParams(image_size=(10, 10), policy="center_crop"))
+    # the middle 10 columns: 5 white then 5 black, no border
+    assert array[5, 0].tolist() == [255, 255, 255] and array[5, 9].tolist() == [0, 0, 0]
+    assert array[0, 0].tolist() == [255, 255, 255]
+
+
+def test_grayscale_mask_finds_equal_channel_images() -> None:
+    gray = np.full((1, 4, 4, 3), 77, dtype=np.uint8)
+    color = gray.copy()
+    color[0, 0, 0, 2] = 78
+    assert grayscale_mask(np.concatenate([gray, color])).tolist() == [True, False]
+
+
+def test_resize_decodes_like_validate_transparent_pixels_become_white(tmp_path) -> None:
+    path = tmp_path / "clear.png"
+    Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(path)
+    array = load_and_resize(path, ResizeParams(image_size=(8, 8)))
+    assert (array == 255).all()

@@ -45,7 +45,8 @@ def write_inputs(folder: Path, index: pd.DataFrame) -> tuple[Path, Path]:
 def run_main(tmp_path: Path, index: pd.DataFrame, out_name: str = "processed") -> Path:
     images, index_path = write_inputs(tmp_path / "interim", index)
     out_dir = tmp_path / out_name
-    main([str(images), str(index_path), str(out_dir), "--params", str(PARAMS_YAML)])
+    report = tmp_path / f"{out_name}_split.json"
+    main([str(images), str(index_path), str(out_dir), str(report), "--params", str(PARAMS_YAML)])
     return out_dir
 
 
@@ -54,7 +55,7 @@ def run_main(tmp_path: Path, index: pd.DataFrame, out_name: str = "processed") -
 
 def test_every_row_is_in_exactly_one_split():
     index = synthetic_index()
-    table, _ = make_splits(index, SplitParams())
+    table, _, _ = make_splits(index, SplitParams())
     assert len(table) == len(index)
     assert table["row"].tolist() == index["row"].tolist()
     assert set(table["split"]) == set(SPLITS)
@@ -62,14 +63,14 @@ def test_every_row_is_in_exactly_one_split():
 
 
 def test_each_split_contains_every_class():
-    table, _ = make_splits(synthetic_index(), SplitParams())
+    table, _, _ = make_splits(synthetic_index(), SplitParams())
     for name in SPLITS:
         assert sorted(table.loc[table["split"] == name, "label"].unique()) == CLASSES, name
 
 
 def test_split_sizes_follow_fractions():
     params = SplitParams(val_fraction=0.15, test_fraction=0.2)
-    table, _ = make_splits(synthetic_index(), params)
+    table, _, _ = make_splits(synthetic_index(), params)
     sizes = table["split"].value_counts()
     n = len(table)
     assert abs(sizes["test"] - params.test_fraction * n) <= len(CLASSES)
@@ -78,7 +79,7 @@ def test_split_sizes_follow_fractions():
 
 
 def test_test_split_is_stratified():
-    table, _ = make_splits(synthetic_index(), SplitParams(test_fraction=0.2))
+    table, _, _ = make_splits(synthetic_index(), SplitParams(test_fraction=0.2))
     per_class = table[table["split"] == "test"]["label"].value_counts()
     assert set(per_class) == {8}  # 20% of 40 per class
 
@@ -87,7 +88,7 @@ def test_dataset_own_test_rows_stay_test_and_nothing_else_becomes_test():
     index = synthetic_index()
     own_test = index["row"] % 5 == 0
     index.loc[own_test, "split"] = "test"
-    table, _ = make_splits(index, SplitParams())
+    table, _, _ = make_splits(index, SplitParams())
     assert (table.loc[own_test, "split"] == "test").all()
     assert (table.loc[~own_test, "split"] != "test").all()
     assert set(table.loc[~own_test, "split"]) == {"train", "val"}
@@ -98,7 +99,7 @@ def test_dataset_own_val_rows_stay_val():
     own_val = index["row"] % 10 == 3
     index.loc[own_val, "split"] = "val"
     index.loc[~own_val, "split"] = "train"
-    table, _ = make_splits(index, SplitParams())
+    table, _, _ = make_splits(index, SplitParams())
     assert (table.loc[own_val, "split"] == "val").all()
     assert (table.loc[~own_val, "split"] != "val").all()
     assert "test" in set(table["split"])
@@ -106,9 +107,9 @@ def test_dataset_own_val_rows_stay_val():
 
 def test_same_seed_same_splits_other_seed_differs():
     index = synthetic_index()
-    a, _ = make_splits(index, SplitParams(seed=1))
-    b, _ = make_splits(index, SplitParams(seed=1))
-    c, _ = make_splits(index, SplitParams(seed=2))
+    a, _, _ = make_splits(index, SplitParams(seed=1))
+    b, _, _ = make_splits(index, SplitParams(seed=1))
+    c, _, _ = make_splits(index, SplitParams(seed=2))
     pd.testing.assert_frame_equal(a, b)
     assert a["split"].tolist() != c["split"].tolist()
 
@@ -138,7 +139,7 @@ def test_class_too_small_for_train_val_and_test_says_how_many_it_needs():
 
 def test_label_index_follows_sorted_class_names():
     index = synthetic_index(per_class=6, classes=["zebra", "ant", "moth"])
-    table, classes = make_splits(index, SplitParams())
+    table, classes, _ = make_splits(index, SplitParams())
     assert classes == ["ant", "moth", "zebra"]
     expected = table["label"].map({"ant": 0, "moth": 1, "zebra": 2})
     assert table["label_index"].tolist() == expected.tolist()
@@ -154,6 +155,8 @@ def test_main_writes_every_output(tmp_path):
     expected |= {f"{name}_{kind}.npy" for name in SPLITS for kind in ("images", "labels")}
     assert {p.name for p in out.iterdir()} == expected
     assert read_json(out / "classes.json") == CLASSES
+    report = read_json(tmp_path / "processed_split.json")
+    assert sum(report["images"]["test"].values()) == len(np.load(out / "test_labels.npy"))
 
 
 def test_main_is_byte_identical_across_runs(tmp_path):
@@ -164,6 +167,8 @@ def test_main_is_byte_identical_across_runs(tmp_path):
     assert names == sorted(p.name for p in second.iterdir())
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    report = (tmp_path / "first_split.json").read_bytes()
+    assert report == (tmp_path / "second_split.json").read_bytes()
 
 
 def test_per_split_arrays_line_up_with_splits_table(tmp_path):
@@ -187,3 +192,108 @@ def test_per_split_arrays_line_up_with_splits_table(tmp_path):
         assert rows.tolist() == part["row"].tolist()
         total += len(part)
     assert total == len(index)
+
+
+# --- class_map, grayscale, duplicates, balance ---------------------------------------------
+
+
+def test_class_map_merges_classes() -> None:
+    table, classes, _ = make_splits(
+        synthetic_index(), SplitParams(class_map={"c0": "insect", "c1": "insect"})
+    )
+    assert "insect" in classes and "c0" not in classes
+    merged = table[table["label"] == "insect"]
+    assert set(merged["source_label"]) == {"c0", "c1"}
+
+
+def test_class_map_null_drops_a_class_and_reports_it() -> None:
+    index = synthetic_index()
+    dropped = CLASSES[0]
+    table, classes, report = make_splits(index, SplitParams(class_map={dropped: None}))
+    assert dropped not in classes and dropped not in set(table["source_label"])
+    assert report["dropped"]["class_map"] == (index["label"] == dropped).sum()
+
+
+def test_class_map_unknown_class_is_named() -> None:
+    with pytest.raises(StageError, match="split.class_map: class 'unicorn'"):
+        make_splits(synthetic_index(), SplitParams(class_map={"unicorn": "horse"}))
+
+
+def test_drop_grayscale_removes_gray_images() -> None:
+    index = synthetic_index()
+    index["is_grayscale"] = index["row"] % 4 == 0
+    table, _, report = make_splits(index, SplitParams(drop_grayscale=True))
+    assert not set(table["row"]) & set(index.loc[index["is_grayscale"], "row"])
+    assert report["dropped"]["grayscale"] == index["is_grayscale"].sum()
+
+
+def test_identical_images_never_straddle_splits() -> None:
+    index = synthetic_index()
+    # every image appears twice: rows 2k and 2k+1 of the same class share a hash
+    index["sha256"] = [
+        f"h{r // (2 * len(CLASSES))}-{label}"
+        for r, label in zip(index["row"], index["label"], strict=True)
+    ]
+    table, _, _ = make_splits(index, SplitParams())
+    assert (table.groupby(index["sha256"])["split"].nunique() == 1).all()
+
+
+def imbalanced_index() -> pd.DataFrame:
+    """Training-heavy classes of 30, 20 and 10 images, with a test split of their own."""
+    labels = ["ant"] * 30 + ["bee"] * 20 + ["cat"] * 10 + ["ant", "bee", "cat"] * 4
+    splits = ["train"] * 60 + ["test"] * 12
+    return pd.DataFrame(
+        {
+            "row": np.arange(len(labels)),
+            "path": [f"{i}.png" for i in range(len(labels))],
+            "label": labels,
+            "split": splits,
+        }
+    )
+
+
+def train_counts(table: pd.DataFrame) -> dict[str, int]:
+    train = table[table["split"] == "train"]
+    return train.groupby("label")["copies"].sum().to_dict()
+
+
+def test_undersample_cuts_training_classes_to_the_smallest() -> None:
+    table, _, report = make_splits(imbalanced_index(), SplitParams(balance="undersample"))
+    counts = train_counts(table)
+    assert len(set(counts.values())) == 1
+    assert report["train_after_balance"] == counts
+    assert (table.loc[table["split"] != "train", "copies"] == 1).all()  # val/test untouched
+
+
+def test_oversample_tops_training_classes_up_to_the_largest() -> None:
+    table, _, _ = make_splits(imbalanced_index(), SplitParams(balance="oversample"))
+    counts = train_counts(table)
+    assert len(set(counts.values())) == 1
+    assert (
+        counts["ant"] == (table[(table["split"] == "train") & (table["label"] == "ant")]).shape[0]
+    )
+
+
+def test_max_per_class_caps_training_classes() -> None:
+    table, _, _ = make_splits(imbalanced_index(), SplitParams(max_per_class=5))
+    assert set(train_counts(table).values()) == {5}
+
+
+def test_training_arrays_repeat_oversampled_images(tmp_path: Path) -> None:
+    params_path = tmp_path / "params.yaml"
+    params_path.write_text(PARAMS_YAML.read_text().replace("balance: none", "balance: oversample"))
+    images, index_path = write_inputs(tmp_path / "interim", imbalanced_index())
+    out = tmp_path / "processed"
+    main(
+        [
+            str(images),
+            str(index_path),
+            str(out),
+            str(tmp_path / "split.json"),
+            "--params",
+            str(params_path),
+        ]
+    )
+    labels = np.load(out / "train_labels.npy")
+    assert len(labels) == len(np.load(out / "train_images.npy"))
+    assert len(set(np.bincount(labels).tolist())) == 1  # every class equally often
