@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import copy_project, dvc, git
@@ -48,15 +49,28 @@ def test_experiment_with_other_epochs_shows_in_metrics_diff(built_project: Path)
     assert "accuracy" in diff["reports/metrics.json"]
 
 
-def test_corrupt_image_stops_the_pipeline_naming_the_file(
+def test_corrupt_image_under_fail_policy_stops_the_pipeline_naming_the_file(
+    project_copy: Path, image_folder: Path
+) -> None:
+    (image_folder / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    set_params(project_copy, **{"data.source": str(image_folder), "validate.on_corrupt": "fail"})
+    result = dvc("repro", cwd=project_copy, check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "unreadable file dog/broken.jpg in class 'dog'" in output
+    assert not (project_copy / "data" / "interim" / "images.npy").exists()
+    assert read_json(project_copy / "reports" / "validation.json")["success"] is False
+
+
+def test_corrupt_image_is_quarantined_by_default_and_the_pipeline_goes_on(
     project_copy: Path, image_folder: Path
 ) -> None:
     (image_folder / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     set_params(project_copy, **{"data.source": str(image_folder)})
-    result = dvc("repro", cwd=project_copy, check=False)
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
-    assert "unreadable file dog/broken.jpg" in output
-    assert "class 'dog'" in output  # 6 files declared, 5 readable
-    assert not (project_copy / "data" / "interim" / "images.npy").exists()
-    assert read_json(project_copy / "reports" / "validation.json")["success"] is False
+    dvc("repro", "resize", cwd=project_copy)
+    report = read_json(project_copy / "reports" / "validation.json")
+    assert report["quarantined"] == 1
+    assert [q["path"] for q in report["quarantine"]] == ["dog/broken.jpg"]
+    index = pd.read_parquet(project_copy / "data" / "interim" / "index.parquet")
+    assert len(index) == 18 and "dog/broken.jpg" not in set(index["path"])
+    assert (image_folder / "dog" / "broken.jpg").exists()  # raw data is never touched
