@@ -74,3 +74,27 @@ def test_corrupt_image_is_quarantined_by_default_and_the_pipeline_goes_on(
     index = pd.read_parquet(project_copy / "data" / "interim" / "index.parquet")
     assert len(index) == 18 and "dog/broken.jpg" not in set(index["path"])
     assert (image_folder / "dog" / "broken.jpg").exists()  # raw data is never touched
+
+
+def test_cifar10_publisher_archive_over_http_runs_the_whole_pipeline(project_copy: Path) -> None:
+    from tests.stages.download_helpers import CIFAR10_NAMES, cifar10_archive, md5, serve
+
+    archive, _ = cifar10_archive(train_per_batch=2, test_per_class=2)
+    with serve({"/kriz/cifar-10-python.tar.gz": archive}) as server:
+        set_params(
+            project_copy,
+            **{
+                "data.source": "cifar10",
+                "data.url": server.url("kriz/cifar-10-python.tar.gz"),
+                "data.md5": md5(archive),
+                "train.model": "mlp",
+                "train.epochs": 1,
+            },
+        )
+        dvc("repro", cwd=project_copy)
+    dataset = read_json(project_copy / "data" / "raw" / "dataset.json")
+    assert dataset["classes"] == sorted(CIFAR10_NAMES)
+    assert read_json(project_copy / "reports" / "validation.json")["success"] is True
+    metrics = read_json(project_copy / "reports" / "metrics.json")
+    assert metrics["test_images"] == 20  # the publisher's test batch, kept whole
+    assert list(metrics["per_class"]) == sorted(CIFAR10_NAMES)
