@@ -22,6 +22,7 @@ import argparse
 import io
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
@@ -177,12 +178,17 @@ def write_digits(images_dir: Path, max_per_class: int | None, seed: int) -> list
         for index, label in enumerate(labels)
     ]
     kept = select_per_class(entries, max_per_class, seed)
-    for entry in kept:
-        index = int(PurePosixPath(entry.relpath).stem)
-        target = images_dir / entry.relpath
-        target.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(images[index], mode="L").save(target, format="PNG")
+    save_pngs(images_dir, kept, lambda entry: images[int(PurePosixPath(entry.relpath).stem)])
     return kept
+
+
+def save_pngs(
+    images_dir: Path, entries: list[RawEntry], pixels: Callable[[RawEntry], np.ndarray]
+) -> None:
+    """Write each entry's pixels to `images_dir / entry.relpath` as PNG, on every core."""
+    for folder in {PurePosixPath(e.relpath).parent for e in entries}:
+        (images_dir / folder).mkdir(parents=True, exist_ok=True)
+    map_files(_save_png, [(str(images_dir / e.relpath), pixels(e)) for e in entries])
 
 
 def _save_png(item: tuple[str, np.ndarray]) -> None:
@@ -210,14 +216,12 @@ def write_cifar(params: DataParams, images_dir: Path) -> tuple[str, list[RawEntr
     for split, (_, labels) in data.splits.items():
         entries += cifar_entries(data.classes, split, labels)
     kept = select_per_class(entries, params.max_per_class, params.seed)
-    for folder in {PurePosixPath(e.relpath).parent for e in kept}:
-        (images_dir / folder).mkdir(parents=True, exist_ok=True)
-    work = [
-        (str(images_dir / e.relpath), data.splits[e.split][0][int(PurePosixPath(e.relpath).stem)])
-        for e in kept
-        if e.split is not None
-    ]
-    map_files(_save_png, work)
+    # Every CIFAR entry has a split; its file stem is its row in that split's array.
+    save_pngs(
+        images_dir,
+        kept,
+        lambda e: data.splits[str(e.split)][0][int(PurePosixPath(e.relpath).stem)],
+    )
     name = spec.name if params.label_mode == "fine" else f"{spec.name}-{params.label_mode}"
     return name, kept
 
