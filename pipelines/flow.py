@@ -75,12 +75,9 @@ def pipeline(
     root = Path(project_dir).resolve()
     runs = []
     for stage in STAGES:
-        timeout = train_timeout_minutes * 60 if stage == "train" else None
-        runs.append(
-            stage_task(stage, train_timeout_minutes)(
-                stage, root, force=force, timeout_seconds=timeout
-            )
-        )
+        stage_run = stage_task(stage, train_timeout_minutes)
+        # The task's own limit is also the runner's: one number for Prefect and the kill.
+        runs.append(stage_run(stage, root, force=force, timeout_seconds=stage_run.timeout_seconds))
     metrics_path = root / "reports" / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     summary = PipelineSummary(runs=runs, metrics=metrics, reports_dir=Path("reports"))
