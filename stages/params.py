@@ -7,20 +7,20 @@ dotted path and the offending value, before any stage does work.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    Strict,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from stages.errors import StageError
+from stages.evaluate_params import EvaluateParams, PlotParams
+from stages.param_types import Int, Section
+from stages.train_params import TrainParams
 
 DEFAULT_PARAMS_PATH = Path("params.yaml")
 
@@ -29,18 +29,10 @@ class ParamsError(StageError):
     """A parameter file is missing, unparsable, or holds an invalid key or value."""
 
 
-# Whole numbers are strict: YAML reads `yes`/`true` as a boolean, and lax mode would take it as 1.
-Int = Annotated[int, Strict()]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
 CIFAR_SOURCES = ("cifar10", "cifar100")
 
 
-class DataParams(_Section):
+class DataParams(Section):
     source: str = Field(min_length=1)
     max_per_class: Int | None = Field(default=None, gt=0)
     seed: Int = 0
@@ -78,7 +70,7 @@ class DataParams(_Section):
         return self
 
 
-class ValidateParams(_Section):
+class ValidateParams(Section):
     min_per_class: Int = Field(default=1, ge=1)
     # What a file that cannot be decoded does: set aside and carry on, or stop the pipeline.
     on_corrupt: Literal["quarantine", "fail"] = "quarantine"
@@ -89,7 +81,7 @@ class ValidateParams(_Section):
     max_image_pixels: Int = Field(default=89_478_485, gt=0)
 
 
-class ResizeParams(_Section):
+class ResizeParams(Section):
     image_size: tuple[Int, Int] = (32, 32)
     color_mode: Literal["RGB", "L"] = "RGB"
     resample: Literal["nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"] = "bilinear"
@@ -115,7 +107,7 @@ class ResizeParams(_Section):
         return 3 if self.color_mode == "RGB" else 1
 
 
-class SplitParams(_Section):
+class SplitParams(Section):
     val_fraction: float = Field(default=0.15, gt=0, lt=1)
     test_fraction: float = Field(default=0.2, gt=0, lt=1)
     seed: Int = 42
@@ -135,26 +127,7 @@ class SplitParams(_Section):
         return self
 
 
-class TrainParams(_Section):
-    model: Literal["mlp", "cnn_basic"] = "cnn_basic"
-    epochs: Int = Field(default=12, gt=0, le=1000)
-    batch_size: Int = Field(default=64, gt=0, le=8192)
-    optimizer: Literal["adam", "sgd"] = "adam"
-    learning_rate: float = Field(default=1e-3, gt=0, le=10)
-    momentum: float = Field(default=0.9, ge=0, lt=1)
-    seed: Int = 42
-
-
-class EvaluateParams(_Section):
-    batch_size: Int = Field(default=256, gt=0, le=65536)
-
-
-class PlotParams(_Section):
-    samples_per_class: Int = Field(default=8, gt=0, le=64)
-    misclassified: Int = Field(default=25, ge=0, le=400)
-
-
-class Params(_Section):
+class Params(Section):
     data: DataParams
     validate_: ValidateParams = Field(alias="validate")
     resize: ResizeParams

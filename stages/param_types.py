@@ -1,0 +1,14 @@
+"""The shared base of every params section: strict whole numbers, unknown keys refused."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Strict
+
+# Whole numbers are strict: YAML reads `yes`/`true` as a boolean, and lax mode would take it as 1.
+Int = Annotated[int, Strict()]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
