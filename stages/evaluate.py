@@ -85,7 +85,7 @@ def score(
 
 
 def main(argv: list[str] | None = None) -> None:
-    import keras
+    from stages.models import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("processed", type=Path, help="split's folder, e.g. data/processed")
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     classes = read_json(args.processed / "classes.json")
     images = np.load(args.processed / "test_images.npy")
     labels = np.load(args.processed / "test_labels.npy")
-    model = keras.models.load_model(args.model)
+    model = load_model(args.model)
     probabilities = model.predict(images, batch_size=params.batch_size, verbose=0)
     metrics, text = score(labels, probabilities, classes)
     predictions = predictions_table(

@@ -7,6 +7,7 @@ the model data scaled differently from what it was trained on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import keras
 from keras import layers
@@ -61,3 +62,9 @@ def build_model(preset: str, input_shape: tuple[int, int, int], n_classes: int) 
     if preset not in PRESETS:
         raise KeyError(f"train.model: unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[preset](input_shape, n_classes)
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Load a model saved by `train`. Importing this module registers every custom layer the
+    presets use, so callers (evaluate, notebooks) never pass `custom_objects`."""
+    return keras.models.load_model(path, compile=False)
