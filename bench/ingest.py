@@ -3,7 +3,8 @@
     python bench/ingest.py [--archive ../shared/data/cifar10-jpg.tar.gz] [--max-per-class N]
 
 Measured side by side in one run on the same machine:
-  baseline   every image decoded once with Pillow in one process (files already extracted)
+  baseline   every image decoded once with Pillow in one process (files already extracted),
+             before and after the stages; their mean is the baseline
   stages     each ingest stage run as the pipeline runs it (`python -m stages.<name>`), timed
              separately, with the peak memory of its whole process tree (pool workers included)
 The target (issue 3): stages together <= 3x baseline, peak memory < 2 GB.
@@ -152,9 +153,9 @@ def main() -> None:
     shutil.rmtree(extracted, ignore_errors=True)
     with tarfile.open(args.archive) as tar:
         tar.extractall(extracted, filter="data")
-    baseline_seconds, n_files = baseline_decode(extracted)
-    shutil.rmtree(extracted)
-    print(f"baseline: decoded {n_files} files in {baseline_seconds:.2f}s (one process)")
+    load_before = os.getloadavg()[0]
+    before, n_files = baseline_decode(extracted)
+    print(f"baseline: decoded {n_files} files in {before:.2f}s (one process)")
 
     project = prepare_project(args.archive, args.max_per_class)
     stages = {}
@@ -164,6 +165,11 @@ def main() -> None:
         )
         stages[stage] = {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1)}
         print(f"{stage:>9}: {seconds:6.2f}s  peak {peak / 2**20:7.1f} MB")
+    # The baseline again after the stages: the mean of both evens out load that changed meanwhile.
+    after, _ = baseline_decode(extracted)
+    shutil.rmtree(extracted)
+    baseline_seconds = (before + after) / 2
+    print(f"baseline again: {after:.2f}s; mean {baseline_seconds:.2f}s")
     total = sum(s["seconds"] for s in stages.values())
     peak_mb = max(s["peak_rss_mb"] for s in stages.values())
     result = {
@@ -173,6 +179,8 @@ def main() -> None:
         "max_per_class": args.max_per_class,
         "images": n_files,
         "baseline_decode_seconds": round(baseline_seconds, 2),
+        "baseline_runs_seconds": [round(before, 2), round(after, 2)],
+        "load_average_1min_at_start": round(load_before, 2),
         "stages": stages,
         "stages_total_seconds": round(total, 2),
         "ratio_to_baseline": round(total / baseline_seconds, 2),

@@ -1,17 +1,18 @@
-"""Stage 1, `download`: fetch the raw dataset into `data/raw/` in image-folder layout.
+"""Stage 1, `download`: fetch the raw dataset into `data/raw/`.
 
 Output (immutable afterwards):
-  data/raw/images/[<split>/]<class>/<file>   the images, exactly as the source has them
-  data/raw/dataset.json                      name, classes, splits and the image count the
-                                             source declares per split and class
+  data/raw/images.parquet   every image file's bytes, exactly as the source has them, under its
+                            path `[<split>/]<class>/<file>` (stages/raw_store.py says why one table)
+  data/raw/dataset.json     name, classes, splits, the image count the source declares per split
+                            and class, and the junk files left out (.DS_Store, Thumbs.db, ...)
 
 Sources (`data.source`):
   digits            scikit-learn's bundled set, written out as PNGs (offline, the default)
   cifar10/cifar100  the publisher's python archives, checksum-verified; the publisher's
-                    train/test split is kept (images/train/<class>/, images/test/<class>/)
+                    train/test split is kept (train/<class>/..., test/<class>/...)
   a folder, archive (.tar.gz/.tgz/.tar/.zip) or http(s)/file URL of one, in `<class>/<image>`
                     or `<split>/<class>/<image>` layout; or, with `data.labels_file`, images
-                    plus a labels file (stages/labels_file.py), written to images/<class>/
+                    plus a labels file (stages/labels_file.py), stored as <class>/<file>
 Downloads are cached in `data.cache_dir` (stages/fetching.py), outside data/raw, which DVC
 deletes before each run.
 """
@@ -22,7 +23,7 @@ import argparse
 import io
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
@@ -47,8 +48,9 @@ from stages.fetching import (
     verify,
 )
 from stages.labels_file import flat_name, is_image, match_labels, parse_labels
-from stages.parallel import map_files
+from stages.parallel import map_stream
 from stages.params import DataParams, load_params
+from stages.raw_store import IMAGES_TABLE, write_images
 
 SPLIT_ALIASES = {
     "train": "train",
@@ -80,9 +82,12 @@ class DatasetInfo:
     classes: list[str]
     splits: list[str]
     declared_counts: dict[str, dict[str, int]]  # split (or "all") -> class -> image count
+    ignored: list[str]  # junk files in the source, never stored: never a class or an image
 
     @classmethod
-    def from_entries(cls, name: str, source: str, entries: list[RawEntry]) -> DatasetInfo:
+    def from_entries(
+        cls, name: str, source: str, entries: list[RawEntry], ignored: list[str]
+    ) -> DatasetInfo:
         counts: dict[str, Counter[str]] = {}
         for entry in entries:
             counts.setdefault(entry.split or ALL_SPLITS, Counter())[entry.label] += 1
@@ -92,12 +97,13 @@ class DatasetInfo:
             classes=sorted({entry.label for entry in entries}),
             splits=sorted({entry.split for entry in entries if entry.split}),
             declared_counts={split: dict(sorted(c.items())) for split, c in sorted(counts.items())},
+            ignored=sorted(ignored),
         )
 
 
 def is_junk(relpath: str) -> bool:
     """Files no dataset means as images: hidden files, OS metadata, editor checkpoints."""
-    parts = PurePosixPath(relpath).parts
+    parts = relpath.split("/")  # str.split, not PurePosixPath: 60,000 paths, 20x faster
     return any(part.startswith(".") or part.lower() in JUNK_NAMES for part in parts)
 
 
@@ -108,14 +114,14 @@ def strip_wrapper_folders(relpaths: list[str]) -> tuple[str, list[str]]:
     outside any class folder. Returns the stripped prefix and the stripped paths.
     """
     prefix: list[str] = []
-    parts = [PurePosixPath(p).parts for p in relpaths]
+    parts = [p.split("/") for p in relpaths]
     while parts and all(len(p) >= 3 for p in parts):
         first = {p[0] for p in parts}
         if len(first) != 1 or next(iter(first)).lower() in SPLIT_ALIASES:
             break
         prefix.append(parts[0][0])
         parts = [p[1:] for p in parts]
-    return "/".join(prefix), [str(PurePosixPath(*p)) for p in parts]
+    return "/".join(prefix), ["/".join(p) for p in parts]
 
 
 def parse_layout(relpaths: list[str]) -> list[RawEntry]:
@@ -124,8 +130,8 @@ def parse_layout(relpaths: list[str]) -> list[RawEntry]:
         raise SourceError("the source holds no image files")
     entries = []
     for relpath in relpaths:
-        parts = PurePosixPath(relpath).parts
-        if ".." in parts or PurePosixPath(relpath).is_absolute():
+        parts = relpath.split("/")
+        if ".." in parts or relpath.startswith("/"):
             raise SourceError(f"{relpath}: path leaves the dataset folder")
         if len(parts) == 2:
             entries.append(RawEntry(relpath, label=parts[0], split=None))
@@ -171,32 +177,31 @@ def digits_images() -> tuple[np.ndarray, np.ndarray]:
     return images, digits.target.astype(np.int64)
 
 
-def write_digits(images_dir: Path, max_per_class: int | None, seed: int) -> list[RawEntry]:
+def write_digits(table: Path, max_per_class: int | None, seed: int) -> list[RawEntry]:
     images, labels = digits_images()
     entries = [
         RawEntry(f"{label}/{index:04d}.png", label=str(label), split=None)
         for index, label in enumerate(labels)
     ]
     kept = select_per_class(entries, max_per_class, seed)
-    save_pngs(images_dir, kept, lambda entry: images[int(PurePosixPath(entry.relpath).stem)])
+    write_images(
+        png_rows(kept, lambda entry: images[int(PurePosixPath(entry.relpath).stem)]), table
+    )
     return kept
 
 
-def save_pngs(
-    images_dir: Path, entries: list[RawEntry], pixels: Callable[[RawEntry], np.ndarray]
-) -> None:
-    """Write each entry's pixels to `images_dir / entry.relpath` as PNG, on every core."""
-    for folder in {PurePosixPath(e.relpath).parent for e in entries}:
-        (images_dir / folder).mkdir(parents=True, exist_ok=True)
-    map_files(_save_png, [(str(images_dir / e.relpath), pixels(e)) for e in entries])
+def png_rows(
+    entries: list[RawEntry], pixels: Callable[[RawEntry], np.ndarray]
+) -> Iterator[tuple[str, bytes]]:
+    """(path, PNG bytes) of each entry's pixels, encoded on every core."""
+    encoded = map_stream(encode_png, (pixels(e) for e in entries), len(entries))
+    return zip((e.relpath for e in entries), encoded, strict=True)
 
 
-def _save_png(item: tuple[str, np.ndarray]) -> None:
-    path, pixels = item  # module level so a process pool can pickle it
+def encode_png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    # One write per file: PIL writing to a path issues many small writes, ~40% slower here.
-    Path(path).write_bytes(buffer.getvalue())
+    return buffer.getvalue()
 
 
 def cifar_entries(classes: list[str], split: str, labels: np.ndarray) -> list[RawEntry]:
@@ -207,7 +212,7 @@ def cifar_entries(classes: list[str], split: str, labels: np.ndarray) -> list[Ra
     ]
 
 
-def write_cifar(params: DataParams, images_dir: Path) -> tuple[str, list[RawEntry]]:
+def write_cifar(params: DataParams, table: Path) -> tuple[str, list[RawEntry]]:
     spec = SPECS[params.source]
     checksums = expected_checksums(params.md5, params.sha256) or [Checksum("md5", spec.md5)]
     archive = fetch_url(params.url or spec.url, Path(params.cache_dir), checksums)
@@ -217,17 +222,17 @@ def write_cifar(params: DataParams, images_dir: Path) -> tuple[str, list[RawEntr
         entries += cifar_entries(data.classes, split, labels)
     kept = select_per_class(entries, params.max_per_class, params.seed)
     # Every CIFAR entry has a split; its file stem is its row in that split's array.
-    save_pngs(
-        images_dir,
-        kept,
-        lambda e: data.splits[str(e.split)][0][int(PurePosixPath(e.relpath).stem)],
+    rows = png_rows(
+        kept, lambda e: data.splits[str(e.split)][0][int(PurePosixPath(e.relpath).stem)]
     )
+    write_images(rows, table)
     name = spec.name if params.label_mode == "fine" else f"{spec.name}-{params.label_mode}"
     return name, kept
 
 
 def image_folder_entries(tree: Tree) -> dict[str, RawEntry]:
-    """The tree's images by their name in the tree, placed by image-folder layout."""
+    """The tree's images by their name in the tree, placed by image-folder layout (junk left
+    out)."""
     names = [n for n in tree.names if not is_junk(n)]
     prefix, stripped = strip_wrapper_folders(names)
     entries = parse_layout(stripped)
@@ -304,7 +309,8 @@ def dataset_name(filename: str) -> str:
     return filename
 
 
-def write_tree_source(params: DataParams, images_dir: Path) -> tuple[str, list[RawEntry]]:
+def write_tree_source(params: DataParams, table: Path) -> tuple[str, list[RawEntry], list[str]]:
+    """Store the source's images; return its name, the stored entries and the junk names."""
     name, path, kind = open_source(params)
     with open_tree(path, kind) as tree:  # type: ignore[arg-type]
         if params.labels_file is not None:
@@ -312,22 +318,25 @@ def write_tree_source(params: DataParams, images_dir: Path) -> tuple[str, list[R
         else:
             by_name = image_folder_entries(tree)
         kept = set(select_per_class(list(by_name.values()), params.max_per_class, params.seed))
-        tree.copy_to(images_dir, {n: e.relpath for n, e in by_name.items() if e in kept})
-    return name, sorted(kept, key=lambda e: e.relpath)
+        write_images(
+            tree.iter_bytes({n: e.relpath for n, e in by_name.items() if e in kept}), table
+        )
+        ignored = [n for n in tree.names if is_junk(n)]
+    return name, sorted(kept, key=lambda e: e.relpath), ignored
 
 
 def fetch(params: DataParams, raw_dir: Path) -> DatasetInfo:
     """Write the configured source into `raw_dir` (atomically) and return what it declares."""
     with atomic_dir(raw_dir) as staging:
-        images_dir = staging / "images"
-        images_dir.mkdir()
+        table = staging / IMAGES_TABLE
+        ignored: list[str] = []
         if params.source == "digits":
-            name, entries = "digits", write_digits(images_dir, params.max_per_class, params.seed)
+            name, entries = "digits", write_digits(table, params.max_per_class, params.seed)
         elif params.source in SPECS:
-            name, entries = write_cifar(params, images_dir)
+            name, entries = write_cifar(params, table)
         else:
-            name, entries = write_tree_source(params, images_dir)
-        info = DatasetInfo.from_entries(name, params.source, entries)
+            name, entries, ignored = write_tree_source(params, table)
+        info = DatasetInfo.from_entries(name, params.source, entries, ignored)
         write_json(asdict(info), staging / "dataset.json")
     return info
 

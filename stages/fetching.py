@@ -5,7 +5,7 @@
   renames it into place, so the cache never holds a file that failed its check.
 - `open_tree` gives one read-only view (`Tree`) of a folder, a tar archive or a zip archive. An
   archive member that would land outside the target folder (absolute path, `..`, a link pointing
-  out) makes the whole archive refused, before anything is written.
+  out) makes the whole archive refused, before anything is read from it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import lzma
 import os
-import shutil
 import stat
 import sys
 import tarfile
@@ -239,8 +238,8 @@ class Tree(Protocol):
 
     def read_bytes(self, name: str) -> bytes: ...
 
-    def copy_to(self, dest: Path, targets: Mapping[str, str]) -> None:
-        """Write each file `name` to `dest / targets[name]`."""
+    def iter_bytes(self, targets: Mapping[str, str]) -> Iterator[tuple[str, bytes]]:
+        """(targets[name], bytes) for each file `name` in `targets`, in storage order."""
         ...
 
 
@@ -302,19 +301,15 @@ class FolderTree:
     def read_bytes(self, name: str) -> bytes:
         return (self.root / name).read_bytes()
 
-    def copy_to(self, dest: Path, targets: Mapping[str, str]) -> None:
-        for name, relpath in targets.items():
-            target = dest / relpath
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.root / name, target)
+    def iter_bytes(self, targets: Mapping[str, str]) -> Iterator[tuple[str, bytes]]:
+        for name in sorted(targets):
+            yield targets[name], (self.root / name).read_bytes()
 
 
 def unsafe_member_name(name: str) -> bool:
     """True for a name that would leave the target folder (also as a Windows path)."""
-    if "\\" in name:
-        name = name.replace("\\", "/")
-    path = PurePosixPath(name)
-    return path.is_absolute() or ".." in path.parts or (len(name) > 1 and name[1] == ":")
+    name = name.replace("\\", "/")  # str ops, not PurePosixPath: run on every member
+    return name.startswith("/") or ".." in name.split("/") or (len(name) > 1 and name[1] == ":")
 
 
 class TarTree:
@@ -346,14 +341,13 @@ class TarTree:
         with self.tar.extractfile(self.members[name]) as handle:  # type: ignore[union-attr]
             return handle.read()
 
-    def copy_to(self, dest: Path, targets: Mapping[str, str]) -> None:
-        # Members in archive order, so a compressed stream is only ever read forwards.
-        wanted = [
-            member.replace(name=targets[name], deep=False)
-            for name, member in self.members.items()
-            if name in targets
-        ]
-        self.tar.extractall(dest, members=wanted, filter="data")
+    def iter_bytes(self, targets: Mapping[str, str]) -> Iterator[tuple[str, bytes]]:
+        # Members in archive order, so a compressed stream is only ever read forwards. Nothing
+        # is extracted to disk: only regular files with vetted names are read, as bytes.
+        for name, member in self.members.items():
+            if name in targets:
+                with self.tar.extractfile(member) as handle:  # type: ignore[union-attr]
+                    yield targets[name], handle.read()
 
 
 class ZipTree:
@@ -373,9 +367,7 @@ class ZipTree:
     def read_bytes(self, name: str) -> bytes:
         return self.zip.read(self.infos[name])
 
-    def copy_to(self, dest: Path, targets: Mapping[str, str]) -> None:
-        for name, relpath in targets.items():
-            target = dest / relpath
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with self.zip.open(self.infos[name]) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+    def iter_bytes(self, targets: Mapping[str, str]) -> Iterator[tuple[str, bytes]]:
+        for name, info in self.infos.items():
+            if name in targets:
+                yield targets[name], self.zip.read(info)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -12,12 +14,49 @@ Result = TypeVar("Result")
 
 PARALLEL_FROM = 2000  # below this many items a process pool costs more than it saves
 CHUNK = 256  # items per task: large enough to amortise the pickling of each call
+IN_FLIGHT_PER_WORKER = 4  # chunks queued per worker: keeps cores busy, bounds memory
 
 
 def map_files(fn: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
     """`[fn(item) for item in items]`, in order, on every core when there are enough items."""
+    return list(map_stream(fn, items, len(items)))
+
+
+def map_stream(
+    fn: Callable[[Item], Result],
+    items: Iterable[Item],
+    count: int,
+    after_start: Callable[[], None] | None = None,
+) -> Iterator[Result]:
+    """`map(fn, items)` in order, on every core when `count` (the items' number) is large.
+
+    Items are read lazily and at most a few chunks per worker are in flight, so a stream of file
+    contents is never held in memory whole. `after_start` runs once the worker processes exist:
+    work started there (a slow import in a thread) overlaps the pool's, and threads started after
+    the fork cannot leave a held lock in a worker.
+    """
     workers = os.cpu_count() or 1
-    if len(items) < PARALLEL_FROM or workers == 1:
-        return [fn(item) for item in items]
+    if count < PARALLEL_FROM or workers == 1:
+        if after_start is not None:
+            after_start()
+        yield from map(fn, items)
+        return
+    iterator = iter(items)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items, chunksize=CHUNK))
+        pending: deque[Future[list[Result]]] = deque()
+        started = False
+        while chunk := list(islice(iterator, CHUNK)):
+            pending.append(pool.submit(_apply, fn, chunk))
+            if not started and after_start is not None:
+                after_start()  # the first submit forked every worker
+            started = True
+            if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
+                yield from pending.popleft().result()
+        if not started and after_start is not None:
+            after_start()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _apply(fn: Callable[[Item], Result], chunk: list[Item]) -> list[Result]:
+    return [fn(item) for item in chunk]

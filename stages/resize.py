@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
@@ -19,9 +20,10 @@ from PIL import Image, ImageOps
 
 from stages.artifacts import write_npy, write_parquet
 from stages.errors import StageError, run_stage
-from stages.imaging import PILLOW_MAX_PIXELS, ImageRejected, decode
-from stages.parallel import map_files
+from stages.imaging import PILLOW_MAX_PIXELS, ImageRejected, decode_bytes
+from stages.parallel import map_stream
 from stages.params import ResizeParams, load_params
+from stages.raw_store import iter_contents
 
 RESAMPLE = {
     "nearest": Image.Resampling.NEAREST,
@@ -62,25 +64,41 @@ def grayscale_mask(images: np.ndarray) -> np.ndarray:
 
 
 def load_and_resize(
-    path: Path, params: ResizeParams, max_pixels: int = PILLOW_MAX_PIXELS
-) -> np.ndarray:
-    """Decode exactly as validate did (orientation, transparency, 16-bit), then resize."""
+    item: tuple[str, bytes], params: ResizeParams, max_pixels: int = PILLOW_MAX_PIXELS
+) -> tuple[str, np.ndarray]:
+    """Decode one (path, bytes) exactly as validate did (orientation, transparency, 16-bit),
+    then resize; the path comes back with the pixels."""
+    path, content = item
     try:
-        return to_array(decode(path, max_pixels), params)
+        return path, to_array(decode_bytes(content, max_pixels).image, params)
     except ImageRejected as exc:
         raise StageError(f"{path}: cannot decode ({exc}); was it changed after validate?") from exc
 
 
 def resize_all(
-    paths: list[Path], params: ResizeParams, max_pixels: int = PILLOW_MAX_PIXELS
+    items: Iterable[tuple[str, bytes]],
+    paths: list[str],
+    params: ResizeParams,
+    max_pixels: int = PILLOW_MAX_PIXELS,
 ) -> np.ndarray:
-    """Stack of every image, in the order given."""
+    """Stack of the images at `paths`, in that order. `items` holds their (path, bytes) in any
+    order (download's storage order) among other files (quarantined ones), which are skipped;
+    it is streamed, never held in memory whole."""
     height, width = params.image_size
-    if not paths:
-        return np.zeros((0, height, width, params.channels), dtype=np.uint8)
-    return np.stack(
-        map_files(partial(load_and_resize, params=params, max_pixels=max_pixels), paths)
-    )
+    images = np.zeros((len(paths), height, width, params.channels), dtype=np.uint8)
+    row_of = {path: row for row, path in enumerate(paths)}
+    unseen = set(row_of)
+    resize_one = partial(load_and_resize, params=params, max_pixels=max_pixels)
+    wanted = (item for item in items if item[0] in row_of)
+    for path, pixels in map_stream(resize_one, wanted, len(paths)):
+        images[row_of[path]] = pixels
+        unseen.discard(path)
+    if unseen:
+        raise StageError(
+            f"{len(unseen)} of the manifest's images are not in download's output, e.g. "
+            f"{min(unseen)!r}; was data/raw changed after validate?"
+        )
+    return images
 
 
 def valid_rows(manifest: pd.DataFrame) -> pd.DataFrame:
@@ -103,8 +121,10 @@ def main(argv: list[str] | None = None) -> None:
     params = all_params.resize
     index = valid_rows(pd.read_parquet(args.manifest))
     started = time.perf_counter()
+    paths = index["path"].tolist()
     images = resize_all(
-        [args.raw_dir / "images" / p for p in index["path"]],
+        iter_contents(args.raw_dir),
+        paths,
         params,
         max_pixels=all_params.validate_.max_image_pixels,  # the limit validate accepted them by
     )

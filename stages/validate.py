@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
+import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -29,11 +30,12 @@ import pandas as pd
 
 from stages.artifacts import json_safe, read_json, write_json, write_parquet
 from stages.data_stats import channel_sums, dataset_stats, size_histogram
-from stages.download import ALL_SPLITS, is_junk, parse_layout
+from stages.download import ALL_SPLITS, parse_layout
 from stages.errors import StageError, run_stage
 from stages.imaging import DECODE_REASONS, PILLOW_MAX_PIXELS, ImageRejected, decode_bytes
-from stages.parallel import map_files
+from stages.parallel import map_stream
 from stages.params import ValidateParams, load_params
+from stages.raw_store import iter_contents, read_paths
 
 OK = "ok"
 QUARANTINED = "quarantined"
@@ -77,10 +79,8 @@ class FileFacts(NamedTuple):
 _NO_SUMS = (0.0,) * 6
 
 
-def inspect_file(path: str, max_pixels: int = PILLOW_MAX_PIXELS) -> FileFacts:
-    """Read a file once: hash the bytes, fully decode them, take the channel sums."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+def inspect_bytes(data: bytes, max_pixels: int = PILLOW_MAX_PIXELS) -> FileFacts:
+    """Hash a file's bytes, fully decode them, take the channel sums."""
     digest = hashlib.sha256(data).hexdigest()
     try:
         decoded = decode_bytes(data, max_pixels)
@@ -100,38 +100,35 @@ def inspect_file(path: str, max_pixels: int = PILLOW_MAX_PIXELS) -> FileFacts:
     )
 
 
-def list_files(images_dir: Path) -> tuple[list[str], list[str]]:
-    """Sorted relative paths under `images_dir`: (candidate images, ignored junk).
-
-    Junk is download's `is_junk`: any path part starting with "." (.DS_Store, `._*` AppleDouble
-    files, .ipynb_checkpoints/) plus Thumbs.db, desktop.ini, __MACOSX. It is never a class and
-    never an image, so it is listed in the report and nowhere else. os.walk, not rglob: a tenth
-    of the time on 60,000 files.
-    """
-    images, junk = [], []
-    for folder, _dirs, names in os.walk(images_dir):
-        rel = Path(folder).relative_to(images_dir).as_posix()
-        junk_folder = rel != "." and is_junk(rel)  # once per folder, not once per file
-        for name in names:
-            relpath = name if rel == "." else f"{rel}/{name}"
-            (junk if junk_folder or is_junk(name) else images).append(relpath)
-    return sorted(images), sorted(junk)
+def preload_great_expectations() -> None:
+    """Import GX (~5 s here) in a thread while the pool decodes: `build_checks`' own import
+    then finds it loaded. Started only once the workers are forked (see parallel.map_stream)."""
+    threading.Thread(
+        target=importlib.import_module, args=("great_expectations",), daemon=True
+    ).start()
 
 
 @dataclass(frozen=True)
 class Scan:
     manifest: pd.DataFrame  # MANIFEST_COLUMNS; status says only whether the file decoded
     sums: np.ndarray  # rows x 6, data_stats.channel_sums per manifest row
-    ignored: list[str]  # junk files, never inspected
 
 
-def scan(images_dir: Path, max_pixels: int = PILLOW_MAX_PIXELS) -> Scan:
-    """Inspect every non-junk file under `images_dir`, on every core, one read per file."""
-    relpaths, ignored = list_files(images_dir)
+def scan(
+    raw_dir: Path,
+    max_pixels: int = PILLOW_MAX_PIXELS,
+    after_start: Callable[[], None] | None = None,
+) -> Scan:
+    """Inspect every stored file of download's output, on every core, one read per file."""
+    relpaths = read_paths(raw_dir)
     entries = parse_layout(relpaths)
-    facts = map_files(
-        partial(inspect_file, max_pixels=max_pixels),
-        [str(images_dir / e.relpath) for e in entries],
+    facts = list(
+        map_stream(
+            partial(inspect_bytes, max_pixels=max_pixels),
+            (content for _, content in iter_contents(raw_dir)),
+            len(relpaths),
+            after_start,
+        )
     )
     table = pd.DataFrame(facts, columns=FileFacts._fields).drop(columns="sums")
     table.insert(0, "path", [e.relpath for e in entries])
@@ -139,11 +136,12 @@ def scan(images_dir: Path, max_pixels: int = PILLOW_MAX_PIXELS) -> Scan:
     table.insert(2, "split", pd.Series([e.split for e in entries], dtype=object))
     table["status"] = np.where(table["reason"] == "", OK, QUARANTINED)
     sums = np.array([f.sums for f in facts], dtype=np.float64).reshape(len(facts), 6)
-    return Scan(table[MANIFEST_COLUMNS], sums, ignored)
+    order = np.argsort(table["path"].to_numpy(), kind="stable")  # storage order -> by path
+    return Scan(table[MANIFEST_COLUMNS].iloc[order].reset_index(drop=True), sums[order])
 
 
-def build_manifest(images_dir: Path, max_pixels: int = PILLOW_MAX_PIXELS) -> pd.DataFrame:
-    return scan(images_dir, max_pixels).manifest
+def build_manifest(raw_dir: Path, max_pixels: int = PILLOW_MAX_PIXELS) -> pd.DataFrame:
+    return scan(raw_dir, max_pixels).manifest
 
 
 # --- the policies ---------------------------------------------------------------------------
@@ -432,12 +430,12 @@ class Outcome:
 def run(raw_dir: Path, params: ValidateParams) -> Outcome:
     """Scan, validate and describe `raw_dir` (download's output); no file is written."""
     dataset = read_json(raw_dir / "dataset.json")
-    found = scan(raw_dir / "images", params.max_image_pixels)
+    found = scan(raw_dir, params.max_image_pixels, after_start=preload_great_expectations)
     manifest, report = validate(found.manifest, dataset, params)
     usable = (manifest["status"] == OK).to_numpy()
     kept = manifest[usable]
     stats = dataset_stats(kept, found.sums[usable])
-    report["ignored_files"] = found.ignored
+    report["ignored_files"] = dataset.get("ignored", [])
     report["image_sizes"] = size_histogram(kept["width"], kept["height"])
     report["stats"] = stats
     return Outcome(manifest, report, stats)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import random
-import shutil
 import tarfile
 import zipfile
 from pathlib import Path
@@ -30,6 +29,7 @@ from stages.errors import StageError
 from stages.fetching import ChecksumError, UnsafeArchiveError
 from stages.labels_file import LabelsError
 from stages.params import DataParams, ParamsError, parse_params
+from stages.raw_store import iter_contents
 from tests.stages.download_helpers import (
     CIFAR10_NAMES,
     CIFAR100_COARSE,
@@ -56,8 +56,9 @@ def write_tree(root: Path, relpaths: list[str]) -> None:
         path.write_bytes(png_bytes(i))
 
 
-def files_under(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+def stored(raw: Path) -> dict[str, bytes]:
+    """What download stored in `raw`: file bytes by path."""
+    return dict(iter_contents(raw))
 
 
 # --- is_junk -------------------------------------------------------------------------------
@@ -228,12 +229,12 @@ def test_fetch_digits_writes_pngs_and_dataset_json(tmp_path):
     raw = tmp_path / "data" / "raw"
     info = fetch(DataParams(source="digits", max_per_class=5), raw)
 
-    files = files_under(raw / "images")
+    files = sorted(stored(raw))
     assert len(files) == 50
     assert all(f.endswith(".png") for f in files)
     assert sorted({f.split("/")[0] for f in files}) == [str(d) for d in range(10)]
     assert all(len(f.split("/")) == 2 for f in files)
-    with Image.open(raw / "images" / files[0]) as image:
+    with Image.open(io.BytesIO(stored(raw)[files[0]])) as image:
         assert image.size == (8, 8)
         assert image.mode == "L"
 
@@ -245,7 +246,7 @@ def test_fetch_digits_writes_pngs_and_dataset_json(tmp_path):
     assert info.declared_counts == dataset["declared_counts"]
 
 
-def test_fetch_folder_in_split_layout_copies_files_and_ignores_junk(tmp_path):
+def test_fetch_folder_in_split_layout_stores_files_and_lists_junk(tmp_path):
     source = tmp_path / "src"
     images = ["train/cat/1.png", "train/cat/2.png", "train/dog/3.png", "test/cat/4.png"]
     write_tree(source, images)
@@ -256,10 +257,15 @@ def test_fetch_folder_in_split_layout_copies_files_and_ignores_junk(tmp_path):
     raw = tmp_path / "raw"
     info = fetch(DataParams(source=str(source)), raw)
 
-    assert files_under(raw / "images") == sorted(images)
+    assert sorted(stored(raw)) == sorted(images)
     for relpath in images:
-        assert (raw / "images" / relpath).read_bytes() == (source / relpath).read_bytes()
+        assert stored(raw)[relpath] == (source / relpath).read_bytes()
     dataset = read_json(raw / "dataset.json")
+    assert dataset["ignored"] == [
+        "__MACOSX/train/cat/._1.png",
+        "train/.DS_Store",
+        "train/cat/Thumbs.db",
+    ]
     assert dataset["name"] == "src"
     assert dataset["classes"] == ["cat", "dog"]
     assert dataset["splits"] == ["test", "train"]
@@ -272,7 +278,7 @@ def test_fetch_folder_applies_max_per_class(tmp_path):
     write_tree(source, [f"cat/{i}.png" for i in range(6)] + ["dog/a.png"])
     info = fetch(DataParams(source=str(source), max_per_class=2), tmp_path / "raw")
     assert info.declared_counts == {"all": {"cat": 2, "dog": 1}}
-    assert len(files_under(tmp_path / "raw" / "images")) == 3
+    assert len(sorted(stored(tmp_path / "raw"))) == 3
 
 
 def test_fetch_tar_gz_with_wrapper_folder(tmp_path):
@@ -287,10 +293,8 @@ def test_fetch_tar_gz_with_wrapper_folder(tmp_path):
     raw = tmp_path / "raw"
     info = fetch(DataParams(source=str(archive)), raw)
 
-    assert files_under(raw / "images") == ["train/cat/1.png", "train/dog/2.png", "valid/dog/3.png"]
-    assert (raw / "images" / "valid/dog/3.png").read_bytes() == (
-        staging / "mini/valid/dog/3.png"
-    ).read_bytes()
+    assert sorted(stored(raw)) == ["train/cat/1.png", "train/dog/2.png", "valid/dog/3.png"]
+    assert stored(raw)["valid/dog/3.png"] == (staging / "mini/valid/dog/3.png").read_bytes()
     assert info.name == "mini"
     assert info.declared_counts == {"train": {"cat": 1, "dog": 1}, "val": {"dog": 1}}
 
@@ -333,23 +337,23 @@ def test_fetch_crash_leaves_previous_raw_intact(tmp_path, monkeypatch):
     source = tmp_path / "src"
     write_tree(source, ["cat/1.png", "cat/2.png", "dog/3.png", "dog/4.png"])
     fetch(DataParams(source=str(source)), raw)
-    before = {f: (raw / f).read_bytes() for f in files_under(raw)}
+    before = {f.name: f.read_bytes() for f in raw.iterdir()}
+    real_read_bytes = Path.read_bytes
+    reads = []
 
-    copies = []
-
-    def crash_on_second_copy(src, dst, *args, **kwargs):
-        copies.append(dst)
-        if len(copies) == 2:
+    def crash_on_third_read(path, *args, **kwargs):
+        reads.append(path)
+        if len(reads) == 3:
             raise OSError("disk full")
-        return shutil.copyfile(src, dst)
+        return real_read_bytes(path, *args, **kwargs)
 
-    monkeypatch.setattr(fetching.shutil, "copyfile", crash_on_second_copy)
+    monkeypatch.setattr(fetching.Path, "read_bytes", crash_on_third_read)
     write_tree(source, ["cat/1.png", "cat/2.png", "dog/3.png", "dog/4.png", "emu/5.png"])
     with pytest.raises(OSError, match="disk full"):
         fetch(DataParams(source=str(source)), raw)
 
-    assert len(copies) == 2
-    assert {f: (raw / f).read_bytes() for f in files_under(raw)} == before
+    assert len(reads) == 3
+    assert {f.name: f.read_bytes() for f in raw.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "src"]
 
 
@@ -360,7 +364,7 @@ def test_main_writes_raw_from_params_file(tmp_path, capsys):
     shipped = Path(__file__).resolve().parents[2] / "params.yaml"
     params_file.write_text(shipped.read_text().replace("source: digits", f"source: {source}", 1))
     download.main([str(tmp_path / "raw"), "--params", str(params_file)])
-    assert files_under(tmp_path / "raw" / "images") == ["cat/1.png", "dog/2.png"]
+    assert sorted(stored(tmp_path / "raw")) == ["cat/1.png", "dog/2.png"]
     assert "2 images in 2 classes" in capsys.readouterr().out
 
 
@@ -404,12 +408,12 @@ def test_fetch_cifar10_writes_split_pngs_and_declares_batch_counts(cifar_server,
         "train": {name: 5 for name in sorted(CIFAR10_NAMES)},
     }
     assert info.declared_counts == dataset["declared_counts"]
-    files = files_under(raw / "images")
+    files = sorted(stored(raw))
     assert len(files) == 70
     assert {f.split("/")[0] for f in files} == {"train", "test"}
 
     rows, labels = cifar_server.truth["test"]
-    with Image.open(raw / "images" / "test" / CIFAR10_NAMES[labels[3]] / "00003.png") as image:
+    with Image.open(io.BytesIO(stored(raw)[f"test/{CIFAR10_NAMES[labels[3]]}/00003.png"])) as image:
         assert image.mode == "RGB" and image.size == (32, 32)
         pixels = np.asarray(image)
     assert np.array_equal(pixels, rows[3].reshape(3, 32, 32).transpose(1, 2, 0))
@@ -427,7 +431,7 @@ def test_fetch_cifar10_max_per_class_caps_each_split(cifar_server, tmp_path):
     info = fetch(cifar_params(cifar_server, tmp_path, max_per_class=2), tmp_path / "raw")
     assert info.declared_counts["train"] == {name: 2 for name in sorted(CIFAR10_NAMES)}
     assert info.declared_counts["test"] == {name: 2 for name in sorted(CIFAR10_NAMES)}
-    assert len(files_under(tmp_path / "raw" / "images")) == 40
+    assert len(sorted(stored(tmp_path / "raw"))) == 40
 
 
 def test_fetch_cifar_checks_the_publisher_md5_by_default(cifar_server, tmp_path):
@@ -452,7 +456,7 @@ def test_fetch_cifar100_label_modes(cifar_server, tmp_path, mode, names):
     info = fetch(params, tmp_path / "raw")
     assert info.classes == sorted(names)
     assert info.name == ("cifar100" if mode == "fine" else "cifar100-coarse")
-    folders = {f.rsplit("/", 1)[0] for f in files_under(tmp_path / "raw" / "images")}
+    folders = {f.rsplit("/", 1)[0] for f in sorted(stored(tmp_path / "raw"))}
     assert folders == {f"{split}/{name}" for split in ("train", "test") for name in names}
     # 2 images of each of 5 fine classes per split; coarse merges bear and beaver.
     if mode == "coarse":
@@ -479,7 +483,7 @@ def test_fetch_zip_from_http_url(tmp_path):
         assert len(server.requests) == 1  # cached by URL even without a checksum
     assert info.name == "pets"
     assert info.declared_counts == {"test": {"dog": 1}, "train": {"cat": 1}}
-    assert (tmp_path / "raw/images/test/dog/2.png").read_bytes() == png_bytes(2)
+    assert stored(tmp_path / "raw")["test/dog/2.png"] == png_bytes(2)
 
 
 def test_fetch_url_without_suffix_is_sniffed(tmp_path):
@@ -543,7 +547,7 @@ def test_fetch_labels_file_sorted_float_labels(tmp_path):
     source = xray_folder(tmp_path / "xray", 3, "1.0000000e+00\n0.0000000e+00\n1.0000000e+00\n")
     params = DataParams(source=str(source), labels_file="labels.txt")
     info = fetch(params, tmp_path / "raw")
-    assert files_under(tmp_path / "raw" / "images") == [
+    assert sorted(stored(tmp_path / "raw")) == [
         "0/C0001_0002.png",
         "1/C0001_0001.png",
         "1/C0001_0003.png",
@@ -565,7 +569,7 @@ def test_fetch_labels_file_mismatch_fails_or_keeps_labelled(tmp_path, capsys):
     )
     info = fetch(params, tmp_path / "raw")
     assert info.declared_counts == {"all": {"0": 1, "1": 1}}
-    assert files_under(tmp_path / "raw" / "images") == ["0/C0001_0002.png", "1/C0001_0001.png"]
+    assert sorted(stored(tmp_path / "raw")) == ["0/C0001_0002.png", "1/C0001_0001.png"]
     assert "2 labels for 5 images" in capsys.readouterr().out
 
 
@@ -583,8 +587,8 @@ def test_fetch_labels_csv_by_id_from_zip(tmp_path):
     )
     params = DataParams(source=str(archive), labels_file="labels.csv", labels_order="id")
     info = fetch(params, tmp_path / "raw")
-    assert files_under(tmp_path / "raw" / "images") == ["defect/imgs__a.png", "ok/imgs__b.png"]
-    assert (tmp_path / "raw/images/defect/imgs__a.png").read_bytes() == png_bytes(1)
+    assert sorted(stored(tmp_path / "raw")) == ["defect/imgs__a.png", "ok/imgs__b.png"]
+    assert stored(tmp_path / "raw")["defect/imgs__a.png"] == png_bytes(1)
     assert info.declared_counts == {"all": {"defect": 1, "ok": 1}}
 
 

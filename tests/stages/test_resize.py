@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,29 +91,39 @@ def test_valid_rows_drops_bad_rows_and_numbers_from_zero():
 
 def test_resize_all_empty_gives_empty_stack():
     params = ResizeParams(image_size=(16, 24), color_mode="L")
-    images = resize_all([], params)
+    images = resize_all([], [], params)
     assert images.shape == (0, 16, 24, 1)
     assert images.dtype == np.uint8
 
 
-def test_resize_all_keeps_order(tmp_path):
-    paths = []
-    for i, value in enumerate([10, 200, 90]):
-        path = tmp_path / f"{i}.png"
-        Image.new("L", (5, 7), value).save(path)
-        paths.append(path)
-    images = resize_all(paths, ResizeParams(image_size=(8, 8), color_mode="L"))
-    assert images.shape == (3, 8, 8, 1)
+def gray_png(value: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (5, 7), value).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_resize_all_orders_by_paths_not_by_storage():
+    stored = [("c.png", gray_png(90)), ("a.png", gray_png(10)), ("b.png", gray_png(200))]
+    images = resize_all(stored, ["a.png", "b.png", "c.png"], ResizeParams(image_size=(8, 8)))
+    assert images.shape == (3, 8, 8, 3)
     assert images[:, 0, 0, 0].tolist() == [10, 200, 90]
 
 
-def test_load_and_resize_corrupt_file_names_the_path(tmp_path):
-    path = tmp_path / "cat" / "broken.png"
-    path.parent.mkdir()
-    path.write_text("not a png")
+def test_resize_all_skips_files_not_asked_for():
+    stored = [("a.png", gray_png(10)), ("bad.png", b"quarantined, never decoded")]
+    images = resize_all(stored, ["a.png"], ResizeParams(image_size=(8, 8), color_mode="L"))
+    assert images[:, 0, 0, 0].tolist() == [10]
+
+
+def test_resize_all_names_a_file_missing_from_the_store():
+    with pytest.raises(StageError, match="1 of the manifest's images .* 'b.png'"):
+        resize_all([("a.png", gray_png(10))], ["a.png", "b.png"], ResizeParams())
+
+
+def test_load_and_resize_corrupt_file_names_the_path():
     with pytest.raises(StageError, match="cannot decode") as info:
-        load_and_resize(path, ResizeParams())
-    assert str(path) in str(info.value)
+        load_and_resize(("cat/broken.png", b"not a png"), ResizeParams())
+    assert "cat/broken.png" in str(info.value)
 
 
 def test_load_and_resize_truncated_file_names_the_path(tmp_path):
@@ -121,8 +133,8 @@ def test_load_and_resize_truncated_file_names_the_path(tmp_path):
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with pytest.raises(StageError) as info:
-        load_and_resize(cut, ResizeParams())
-    assert str(cut) in str(info.value)
+        load_and_resize(("cat/cut.jpg", cut.read_bytes()), ResizeParams())
+    assert "cat/cut.jpg" in str(info.value)
 
 
 def wide_image() -> Image.Image:
@@ -162,5 +174,8 @@ def test_grayscale_mask_finds_equal_channel_images() -> None:
 def test_resize_decodes_like_validate_transparent_pixels_become_white(tmp_path) -> None:
     path = tmp_path / "clear.png"
     Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(path)
-    array = load_and_resize(path, ResizeParams(image_size=(8, 8)))
+    path_back, array = load_and_resize(
+        ("clear.png", path.read_bytes()), ResizeParams(image_size=(8, 8))
+    )
+    assert path_back == "clear.png"
     assert (array == 255).all()

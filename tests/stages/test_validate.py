@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +14,17 @@ from PIL import Image
 
 from stages import parallel
 from stages.artifacts import read_json, write_json
-from stages.download import DatasetInfo, parse_layout
+from stages.download import fetch
 from stages.errors import StageError
-from stages.params import ParamsError, ValidateParams, parse_params
+from stages.params import DataParams, ParamsError, ValidateParams, parse_params
+from stages.raw_store import IMAGES_TABLE, iter_contents, write_images
 from stages.resize import valid_rows
 from stages.validate import (
     MANIFEST_COLUMNS,
     ValidationFailed,
     build_manifest,
     failure_message,
-    inspect_file,
-    list_files,
+    inspect_bytes,
     main,
     run,
     validate,
@@ -105,46 +104,41 @@ def odd_files() -> dict[str, bytes]:
     }
 
 
-def declare(raw: Path, relpaths: list[str]) -> dict[str, Any]:
-    """dataset.json as download writes it: every non-junk file counted."""
-    info = DatasetInfo.from_entries("tiny", str(raw), parse_layout(sorted(relpaths)))
-    dataset = {
-        "name": info.name,
-        "source": info.source,
-        "classes": info.classes,
-        "splits": info.splits,
-        "declared_counts": info.declared_counts,
-    }
-    write_json(dataset, raw / "dataset.json")
-    return dataset
-
-
-def write_files(raw: Path, files: dict[str, bytes]) -> None:
+def make_raw(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    """data/raw as download writes it from a folder holding `files`."""
+    source = tmp_path / "source"
     for relpath, data in files.items():
-        path = raw / "images" / relpath
+        path = source / relpath
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+    raw = tmp_path / "raw"
+    fetch(DataParams(source=str(source)), raw)
+    return raw
+
+
+def edit_stored(raw: Path, relpath: str, data: bytes | None) -> None:
+    """Change (or, with None, remove) one stored file after download, keeping dataset.json."""
+    files = dict(iter_contents(raw))
+    if data is None:
+        del files[relpath]
+    else:
+        files[relpath] = data
+    write_images(files.items(), raw / IMAGES_TABLE)
 
 
 @pytest.fixture
 def bad_raw(tmp_path) -> Path:
-    """Every bad input at once, beside clean images, with honest declared counts."""
-    raw = tmp_path / "raw"
+    """Every bad input at once, beside clean images and junk."""
     files = {p: distinct_png(i) for i, p in enumerate(GOOD)} | odd_files()
     files[CONFLICT[1]] = files[CONFLICT[0]]
     files[LEAK[1]] = files[LEAK[0]]
-    write_files(raw, files | {p: b"junk" for p in JUNK})
-    declare(raw, list(files))
-    return raw
+    return make_raw(tmp_path, files | {p: b"junk" for p in JUNK})
 
 
 @pytest.fixture
 def clean_raw(tmp_path) -> Path:
-    raw = tmp_path / "raw"
     relpaths = ["cat/1.png", "cat/2.png", "dog/3.png", "dog/4.png", "emu/5.png", "emu/6.png"]
-    write_files(raw, {p: distinct_png(i) for i, p in enumerate(relpaths)})
-    declare(raw, relpaths)
-    return raw
+    return make_raw(tmp_path, {p: distinct_png(i) for i, p in enumerate(relpaths)})
 
 
 def params(**overrides) -> ValidateParams:
@@ -175,24 +169,24 @@ def tree_digest(folder: Path) -> str:
 # --- listing and per-file inspection ---------------------------------------------------------
 
 
-def test_junk_is_never_a_class_or_an_image(bad_raw):
-    images, ignored = list_files(bad_raw / "images")
-    assert ignored == sorted(JUNK)
-    assert not set(images) & set(JUNK)
-    assert "desktop.ini" not in build_manifest(bad_raw / "images", LIMIT)["label"].tolist()
+def test_junk_is_never_a_class_or_an_image_but_is_listed(bad_raw):
+    manifest = build_manifest(bad_raw, LIMIT)
+    assert not set(manifest["path"]) & set(JUNK)
+    assert "desktop.ini" not in manifest["label"].tolist()
+    report = run(bad_raw, params(on_label_conflict="drop", on_leak="drop")).report
+    assert report["ignored_files"] == sorted(JUNK)
 
 
-def test_inspect_file_hashes_and_describes(tmp_path):
-    path = tmp_path / "a.png"
-    path.write_bytes(distinct_png(1))
-    facts = inspect_file(str(path))
+def test_inspect_bytes_hashes_and_describes():
+    data = distinct_png(1)
+    facts = inspect_bytes(data)
     assert (facts.format, facts.width, facts.height, facts.mode) == ("PNG", 8, 6, "RGB")
-    assert facts.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert facts.bytes == path.stat().st_size and facts.reason == ""
+    assert facts.sha256 == hashlib.sha256(data).hexdigest()
+    assert facts.bytes == len(data) and facts.reason == ""
 
 
 def test_manifest_records_every_bad_file_with_its_reason(bad_raw):
-    manifest = by_path(build_manifest(bad_raw / "images", LIMIT))
+    manifest = by_path(build_manifest(bad_raw, LIMIT))
     assert list(manifest.reset_index().columns) == MANIFEST_COLUMNS
     for relpath, reason in CORRUPT.items():
         assert manifest.loc[relpath, "status"] == "quarantined", relpath
@@ -210,7 +204,7 @@ def test_manifest_records_every_bad_file_with_its_reason(bad_raw):
 def test_pixel_limit_holds_in_process_pool_workers(bad_raw, monkeypatch):
     monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)  # force the process pool
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
-    manifest = by_path(build_manifest(bad_raw / "images", LIMIT))
+    manifest = by_path(build_manifest(bad_raw, LIMIT))
     assert manifest.loc["train/cat/bomb.png", "reason"] == "too_large"
     assert manifest.loc["train/cat/cut.jpg", "reason"] == "truncated"
 
@@ -270,7 +264,7 @@ def test_on_corrupt_fail_stops_naming_each_file(bad_raw):
 
 
 def test_duplicates_within_one_class_are_fine(clean_raw):
-    shutil.copyfile(clean_raw / "images/cat/1.png", clean_raw / "images/cat/2.png")
+    edit_stored(clean_raw, "cat/2.png", distinct_png(0))  # cat/1.png's bytes
     assert run(clean_raw, params()).report["success"] is True
 
 
@@ -297,7 +291,7 @@ def test_count_mismatch_stops_naming_class_and_counts(clean_raw):
 
 
 def test_corrupt_file_is_quarantined_and_not_a_count_failure(clean_raw):
-    (clean_raw / "images/emu/5.png").write_bytes(b"\x89PNG broken")
+    edit_stored(clean_raw, "emu/5.png", b"\x89PNG broken")
     report = run(clean_raw, params()).report
     assert report["success"] is True
     counts = {(c["split"], c["label"]): c for c in report["class_counts"]}
@@ -325,7 +319,7 @@ def test_label_outside_class_list_stops(clean_raw):
 
 def test_empty_class_stops_naming_it(clean_raw):
     for name in ("5.png", "6.png"):
-        (clean_raw / "images/emu" / name).write_bytes(b"")
+        edit_stored(clean_raw, f"emu/{name}", b"")
     report = run(clean_raw, params()).report
     assert blocking(report) == {"no_empty_classes", "min_per_class"}
     message = failure_message(report)
@@ -334,7 +328,7 @@ def test_empty_class_stops_naming_it(clean_raw):
 
 
 def test_class_below_min_per_class_stops(clean_raw):
-    (clean_raw / "images/dog/4.png").unlink()
+    edit_stored(clean_raw, "dog/4.png", None)
     dataset = read_json(clean_raw / "dataset.json")
     dataset["declared_counts"]["all"]["dog"] = 1
     write_json(dataset, clean_raw / "dataset.json")
@@ -429,7 +423,7 @@ def test_main_stops_naming_the_file_and_still_writes_outputs(bad_raw, tmp_path):
 
 
 def test_validate_takes_a_manifest_directly(bad_raw):
-    manifest = build_manifest(bad_raw / "images", LIMIT)
+    manifest = build_manifest(bad_raw, LIMIT)
     final, report = validate(manifest, read_json(bad_raw / "dataset.json"), params(on_leak="drop"))
     assert by_path(final).loc[LEAK[1], "reason"] == "leak"
     assert report["usable"] == int((final["status"] == "ok").sum())
