@@ -132,28 +132,41 @@ def batch_images(
 class CifarData:
     classes: list[str]
     splits: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (images, labels)
+    # fine class -> its coarse superclass (CIFAR-100 read with fine labels); empty otherwise
+    hierarchy: dict[str, str]
 
 
 def parse_cifar(members: dict[str, bytes], spec: CifarSpec, label_mode: str) -> CifarData:
     """Decode the batches of one archive (member name, relative to its folder -> bytes)."""
     if label_mode not in spec.label_keys:
         raise CifarError(f"data.label_mode: {label_mode!r} is not offered by {spec.name}")
-    classes = class_names(
-        load_batch(members[spec.meta], spec.meta), spec.names_keys[label_mode], spec.meta
-    )
+    meta = load_batch(members[spec.meta], spec.meta)
+    classes = class_names(meta, spec.names_keys[label_mode], spec.meta)
+    with_groups = label_mode == "fine" and "coarse" in spec.label_keys
+    groups = class_names(meta, spec.names_keys["coarse"], spec.meta) if with_groups else []
     splits = {}
+    pairs: set[tuple[int, int]] = set()  # (fine, coarse) label pairs seen
     for split, batch_names in spec.splits.items():
-        parts = [
-            batch_images(
-                load_batch(members[name], name), spec.label_keys[label_mode], name, len(classes)
-            )
-            for name in batch_names
-        ]
+        parts = []
+        for name in batch_names:
+            batch = load_batch(members[name], name)
+            images, labels = batch_images(batch, spec.label_keys[label_mode], name, len(classes))
+            parts.append((images, labels))
+            if with_groups:
+                _, coarse = batch_images(batch, spec.label_keys["coarse"], name, len(groups))
+                pairs.update(zip(labels.tolist(), coarse.tolist(), strict=True))
         splits[split] = (
             np.concatenate([p[0] for p in parts]),
             np.concatenate([p[1] for p in parts]),
         )
-    return CifarData(classes, splits)
+    groups_of: dict[str, set[str]] = {}
+    for fine, coarse in pairs:
+        groups_of.setdefault(classes[fine], set()).add(groups[coarse])
+    split_up = sorted(name for name, found in groups_of.items() if len(found) > 1)
+    if split_up:
+        raise CifarError(f"{spec.name}: fine classes in two superclasses: {', '.join(split_up)}")
+    hierarchy = {name: found.pop() for name, found in sorted(groups_of.items())}
+    return CifarData(classes, splits, hierarchy)
 
 
 def read_cifar(archive: Path, spec: CifarSpec, label_mode: str) -> CifarData:

@@ -83,10 +83,16 @@ class DatasetInfo:
     splits: list[str]
     declared_counts: dict[str, dict[str, int]]  # split (or "all") -> class -> image count
     ignored: list[str]  # junk files in the source, never stored: never a class or an image
+    hierarchy: dict[str, str]  # class -> coarse group (CIFAR-100 fine labels); else empty
 
     @classmethod
     def from_entries(
-        cls, name: str, source: str, entries: list[RawEntry], ignored: list[str]
+        cls,
+        name: str,
+        source: str,
+        entries: list[RawEntry],
+        ignored: list[str] | None = None,
+        hierarchy: dict[str, str] | None = None,
     ) -> DatasetInfo:
         counts: dict[str, Counter[str]] = {}
         for entry in entries:
@@ -97,7 +103,8 @@ class DatasetInfo:
             classes=sorted({entry.label for entry in entries}),
             splits=sorted({entry.split for entry in entries if entry.split}),
             declared_counts={split: dict(sorted(c.items())) for split, c in sorted(counts.items())},
-            ignored=sorted(ignored),
+            ignored=sorted(ignored or []),
+            hierarchy=dict(sorted((hierarchy or {}).items())),
         )
 
 
@@ -212,7 +219,7 @@ def cifar_entries(classes: list[str], split: str, labels: np.ndarray) -> list[Ra
     ]
 
 
-def write_cifar(params: DataParams, table: Path) -> tuple[str, list[RawEntry]]:
+def write_cifar(params: DataParams, table: Path) -> tuple[str, list[RawEntry], dict[str, str]]:
     spec = SPECS[params.source]
     checksums = expected_checksums(params.md5, params.sha256) or [Checksum("md5", spec.md5)]
     archive = fetch_url(params.url or spec.url, Path(params.cache_dir), checksums)
@@ -227,7 +234,7 @@ def write_cifar(params: DataParams, table: Path) -> tuple[str, list[RawEntry]]:
     )
     write_images(rows, table)
     name = spec.name if params.label_mode == "fine" else f"{spec.name}-{params.label_mode}"
-    return name, kept
+    return name, kept, data.hierarchy
 
 
 def image_folder_entries(tree: Tree) -> dict[str, RawEntry]:
@@ -330,13 +337,14 @@ def fetch(params: DataParams, raw_dir: Path) -> DatasetInfo:
     with atomic_dir(raw_dir) as staging:
         table = staging / IMAGES_TABLE
         ignored: list[str] = []
+        hierarchy: dict[str, str] = {}
         if params.source == "digits":
             name, entries = "digits", write_digits(table, params.max_per_class, params.seed)
         elif params.source in SPECS:
-            name, entries = write_cifar(params, table)
+            name, entries, hierarchy = write_cifar(params, table)
         else:
             name, entries, ignored = write_tree_source(params, table)
-        info = DatasetInfo.from_entries(name, params.source, entries, ignored)
+        info = DatasetInfo.from_entries(name, params.source, entries, ignored, hierarchy)
         write_json(asdict(info), staging / "dataset.json")
     return info
 

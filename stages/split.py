@@ -9,6 +9,8 @@ Outputs (folder data/processed/):
   splits.parquet                       row, path, source_label, label, label_index, split,
                                        copies (times the image appears in the training arrays)
   classes.json                         class names in label-index order
+  hierarchy.json                       class -> coarse group, when the dataset has one (CIFAR-100
+                                       fine labels) and class_map keeps it consistent
   {train,val,test}_images.npy          uint8 N x H x W x C
   {train,val,test}_labels.npy          int64 label indices
 and reports/split.json: images per class per split, what was dropped and why.
@@ -24,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from stages.artifacts import atomic_dir, write_json, write_npy, write_parquet
+from stages.artifacts import atomic_dir, read_json, write_json, write_npy, write_parquet
 from stages.errors import StageError, run_stage
 from stages.params import SplitParams, load_params
 
@@ -113,6 +115,24 @@ def map_classes(labels: pd.Series, class_map: dict[str, str | None]) -> tuple[pd
     return mapped, mapped.isna()
 
 
+def map_hierarchy(
+    hierarchy: dict[str, str], class_map: dict[str, str | None], classes: list[str]
+) -> tuple[dict[str, str], str]:
+    """Each final class's coarse group after `class_map`, or ({}, why not) when a class has none
+    or merges classes of different groups."""
+    if not hierarchy:
+        return {}, "the dataset has no class hierarchy"
+    groups: dict[str, set[str]] = {name: set() for name in classes}
+    for source, group in hierarchy.items():
+        target = class_map.get(source, source)
+        if target in groups:
+            groups[target].add(group)
+    mixed = sorted(name for name, found in groups.items() if len(found) != 1)
+    if mixed:
+        return {}, f"split.class_map leaves class {mixed[0]!r} without one coarse group"
+    return {name: found.pop() for name, found in groups.items()}, ""
+
+
 def balance_copies(labels: np.ndarray, params: SplitParams) -> np.ndarray:
     """How many times each training row goes into the training arrays (0 = left out).
 
@@ -180,14 +200,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("index", type=Path, help="resize's table, e.g. data/interim/index.parquet")
     parser.add_argument("out_dir", type=Path, help="output folder, e.g. data/processed")
     parser.add_argument("report", type=Path, help="output report, e.g. reports/split.json")
+    parser.add_argument(
+        "--dataset", type=Path, help="download's dataset.json, for its class hierarchy if any"
+    )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
     params = load_params(args.params).split
+    dataset_hierarchy = read_json(args.dataset).get("hierarchy", {}) if args.dataset else {}
     images = np.load(args.images, mmap_mode="r")
     table, classes, report = make_splits(pd.read_parquet(args.index), params)
+    hierarchy, why_not = map_hierarchy(dataset_hierarchy, params.class_map, classes)
+    if dataset_hierarchy and not hierarchy:
+        print(f"split: no hierarchy.json: {why_not}")
     with atomic_dir(args.out_dir) as staging:
         write_parquet(table, staging / "splits.parquet")
         write_json(classes, staging / "classes.json")
+        if hierarchy:
+            write_json(hierarchy, staging / "hierarchy.json")
         for name in SPLITS:
             part = table[table["split"] == name]
             # Training rows repeat `copies` times (0 after undersampling, >1 when oversampled).

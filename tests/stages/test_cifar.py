@@ -118,3 +118,27 @@ def test_cifar100_archive_is_not_cifar10(tmp_path):
     archive.write_bytes(cifar100_archive()[0])
     with pytest.raises(CifarError, match="not a cifar10 archive"):
         read_cifar(archive, CIFAR10, "fine")
+
+
+def cifar100_members(fine: list[int], coarse: list[int]) -> dict[str, bytes]:
+    rows = np.zeros((len(fine), 3072), np.uint8)
+    batch = {b"data": rows, b"fine_labels": fine, b"coarse_labels": coarse}
+    meta = {
+        b"fine_label_names": [c.encode() for c in CIFAR100_FINE],
+        b"coarse_label_names": [c.encode() for c in CIFAR100_COARSE],
+    }
+    return {"train": pickle.dumps(batch), "test": pickle.dumps(batch), "meta": pickle.dumps(meta)}
+
+
+def test_fine_labels_come_with_each_class_superclass():
+    data = parse_cifar(cifar100_members([0, 3, 4], [0, 3, 3]), CIFAR100, "fine")
+    assert data.hierarchy == {
+        "apple": "fruit_and_vegetables",
+        "bear": "large_carnivores",
+        "beaver": "large_carnivores",
+    }
+
+
+def test_a_fine_class_in_two_superclasses_is_named():
+    with pytest.raises(CifarError, match="fine classes in two superclasses: bear"):
+        parse_cifar(cifar100_members([3, 3, 0], [3, 1, 0]), CIFAR100, "fine")

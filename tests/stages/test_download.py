@@ -463,6 +463,24 @@ def test_fetch_cifar100_label_modes(cifar_server, tmp_path, mode, names):
         assert info.declared_counts["train"]["large_carnivores"] == 4
 
 
+def test_fetch_cifar100_fine_records_each_class_superclass(cifar_server, tmp_path):
+    fetch(cifar_params(cifar_server, tmp_path, source="cifar100"), tmp_path / "raw")
+    hierarchy = read_json(tmp_path / "raw" / "dataset.json")["hierarchy"]
+    assert hierarchy == {
+        "apple": "fruit_and_vegetables",
+        "aquarium_fish": "fish",
+        "baby": "people",
+        "bear": "large_carnivores",
+        "beaver": "large_carnivores",
+    }
+
+
+def test_fetch_cifar100_coarse_and_cifar10_have_no_hierarchy(cifar_server, tmp_path):
+    coarse = cifar_params(cifar_server, tmp_path, source="cifar100", label_mode="coarse")
+    assert fetch(coarse, tmp_path / "coarse").hierarchy == {}
+    assert fetch(cifar_params(cifar_server, tmp_path), tmp_path / "ten").hierarchy == {}
+
+
 # --- image folders from URLs and archives ---------------------------------------------------
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.artifacts import read_json
+from stages.artifacts import read_json, write_json
 from stages.errors import StageError
 from stages.params import SplitParams
-from stages.split import SPLITS, main, make_splits
+from stages.split import SPLITS, main, make_splits, map_hierarchy
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 CLASSES = [f"c{k}" for k in range(10)]
@@ -42,11 +42,14 @@ def write_inputs(folder: Path, index: pd.DataFrame) -> tuple[Path, Path]:
     return folder / "images.npy", folder / "index.parquet"
 
 
-def run_main(tmp_path: Path, index: pd.DataFrame, out_name: str = "processed") -> Path:
+def run_main(tmp_path: Path, index: pd.DataFrame, out_name: str = "processed", *extra: str) -> Path:
     images, index_path = write_inputs(tmp_path / "interim", index)
     out_dir = tmp_path / out_name
     report = tmp_path / f"{out_name}_split.json"
-    main([str(images), str(index_path), str(out_dir), str(report), "--params", str(PARAMS_YAML)])
+    main(
+        [str(images), str(index_path), str(out_dir), str(report), "--params", str(PARAMS_YAML)]
+        + list(extra)
+    )
     return out_dir
 
 
@@ -297,3 +300,28 @@ def test_training_arrays_repeat_oversampled_images(tmp_path: Path) -> None:
     labels = np.load(out / "train_labels.npy")
     assert len(labels) == len(np.load(out / "train_images.npy"))
     assert len(set(np.bincount(labels).tolist())) == 1  # every class equally often
+
+
+# --- class hierarchy -----------------------------------------------------------------------
+
+
+def test_hierarchy_follows_the_class_map():
+    hierarchy = {"bear": "carnivores", "lion": "carnivores", "apple": "fruit"}
+    class_map = {"lion": "big_cat", "apple": None}
+    mapped, why_not = map_hierarchy(hierarchy, class_map, ["bear", "big_cat"])
+    assert mapped == {"bear": "carnivores", "big_cat": "carnivores"} and why_not == ""
+
+
+def test_merging_classes_of_two_groups_drops_the_hierarchy_and_says_why():
+    hierarchy = {"bear": "carnivores", "apple": "fruit"}
+    mapped, why_not = map_hierarchy(hierarchy, {"apple": "bear"}, ["bear"])
+    assert mapped == {}
+    assert "class 'bear' without one coarse group" in why_not
+
+
+def test_main_writes_hierarchy_json_from_the_dataset(tmp_path):
+    dataset = tmp_path / "dataset.json"
+    groups = {name: f"group_{i % 2}" for i, name in enumerate(CLASSES)}
+    write_json({"hierarchy": groups}, dataset)
+    out = run_main(tmp_path, synthetic_index(), "processed", "--dataset", str(dataset))
+    assert read_json(out / "hierarchy.json") == groups
