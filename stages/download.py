@@ -47,7 +47,6 @@ from stages.fetching import (
     url_basename,
     verify,
 )
-from stages.labels_file import flat_name, is_image, match_labels, parse_labels
 from stages.parallel import map_stream
 from stages.params import DataParams, load_params
 from stages.raw_store import IMAGES_TABLE, write_images
@@ -248,6 +247,9 @@ def image_folder_entries(tree: Tree) -> dict[str, RawEntry]:
 
 def labels_file_entries(tree: Tree, params: DataParams) -> dict[str, RawEntry]:
     """The images beside `data.labels_file` (in it or below), each in its labelled class."""
+    # Imported here: it needs pandas (0.35 s), which image-folder sources do without.
+    from stages.labels_file import flat_name, is_image, match_labels, parse_labels
+
     wanted = str(params.labels_file).strip("/")
     found = [n for n in tree.names if n == wanted or n.endswith(f"/{wanted}")]
     if len(found) != 1:

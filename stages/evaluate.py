@@ -1,18 +1,28 @@
 """Stage 6, `evaluate`: score the trained model on the test split.
 
-Outputs:
-  reports/metrics.json                 accuracy, loss, macro precision/recall/F1, and per class
-                                       (under the class names) precision, recall, F1, support
-  reports/classification_report.txt    scikit-learn's report, 4 decimals
-  reports/predictions.parquet          per test image: path, true and predicted label,
-                                       probability of the prediction
-  reports/predictions.csv              actual,predicted pairs for DVC's `confusion` plot
+Outputs (folder reports/):
+  metrics.json               accuracy without and with flip test-time augmentation, loss, top-k
+                             accuracy, macro precision/recall/F1, expected calibration error,
+                             coarse accuracy (datasets with a hierarchy), classes per error grade,
+                             overfitting (best epoch, train - val accuracy gaps), per class
+                             precision, recall, F1, support
+  classification_report.txt  scikit-learn's report, 4 decimals
+  predictions.parquet        per test image: path, true and predicted label, probability of the
+                             prediction and of the true class
+  predictions.csv            actual,predicted pairs for DVC's `confusion` plot
+  class_errors.csv           per class: support, errors, errors per 1,000 and grade
+  confused_pairs.csv         the class pairs most often mistaken for each other
+  summary.txt                the short human summary the stage prints
+
+`evaluate.tta` chooses which predictions (plain or flip-averaged) feed everything but the two
+accuracies: flipping suits photos, not digits or text.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +32,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import classification_report  # noqa: E402
 
+from stages import error_analysis, metrics  # noqa: E402
 from stages.artifacts import atomic_file, read_json, write_json, write_parquet, write_text  # noqa: E402
 from stages.errors import StageError, run_stage  # noqa: E402
+from stages.evaluate_params import EvaluateParams  # noqa: E402
+from stages.evaluate_report import Evaluation, overfitting, summary  # noqa: E402
 from stages.params import load_params  # noqa: E402
 
 EPSILON = 1e-7  # probabilities are clipped here so one confident miss cannot make the loss inf
@@ -34,25 +47,44 @@ def predictions_table(
 ) -> pd.DataFrame:
     """One row per test image, in test-array order."""
     test = splits[splits["split"] == "test"].reset_index(drop=True)
+    if len(test) != len(probabilities):
+        raise StageError(
+            f"splits.parquet lists {len(test)} test images but the test arrays hold "
+            f"{len(probabilities)}: rerun `split`"
+        )
     predicted = probabilities.argmax(axis=1)
+    true_index = test["label_index"].to_numpy(np.int64)
+    rows = np.arange(len(predicted))
     return pd.DataFrame(
         {
             "path": test["path"],
             "true_label": test["label"],
             "predicted_label": [classes[i] for i in predicted],
-            "probability": probabilities[np.arange(len(predicted)), predicted].astype(np.float64),
-            "true_index": test["label_index"].astype(np.int64),
+            "probability": probabilities[rows, predicted].astype(np.float64),
+            "true_index": true_index,
             "predicted_index": predicted.astype(np.int64),
+            "true_probability": probabilities[rows, true_index].astype(np.float64),
         }
     )
 
 
 def score(
-    labels: np.ndarray, probabilities: np.ndarray, classes: list[str]
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    classes: list[str],
+    top_k: int = 5,
+    calibration_bins: int = 15,
 ) -> tuple[dict[str, Any], str]:
     """Metrics dict and the text report, for true label indices and predicted probabilities."""
     if len(labels) == 0:
         raise StageError("the test split is empty: nothing to evaluate")
+    if labels.min() < 0 or labels.max() >= len(classes):
+        raise StageError(f"test labels must lie in 0..{len(classes) - 1}, got {labels.max()}")
+    if probabilities.shape != (len(labels), len(classes)):
+        raise StageError(
+            f"the model gives probabilities of shape {probabilities.shape}, expected "
+            f"{(len(labels), len(classes))} (test images, classes): retrain on these classes"
+        )
     predicted = probabilities.argmax(axis=1)
     picked = np.clip(probabilities[np.arange(len(labels)), labels], EPSILON, 1.0)
     kwargs = dict(
@@ -64,12 +96,18 @@ def score(
     )
     report = classification_report(output_dict=True, **kwargs)
     text = classification_report(digits=4, **kwargs)
-    metrics = {
+    reliability = metrics.reliability_table(
+        probabilities.max(axis=1), predicted == labels, calibration_bins
+    )
+    result = {
         "accuracy": float((predicted == labels).mean()),
         "loss": float(-np.log(picked).mean()),
+        "top_k": top_k,
+        "top_k_accuracy": metrics.top_k_accuracy(labels, probabilities, top_k),
         "precision_macro": report["macro avg"]["precision"],
         "recall_macro": report["macro avg"]["recall"],
         "f1_macro": report["macro avg"]["f1-score"],
+        "ece": metrics.expected_calibration_error(reliability),
         "test_images": int(len(labels)),
         "per_class": {
             name: {
@@ -81,7 +119,61 @@ def score(
             for name in classes
         },
     }
-    return metrics, text
+    return result, text
+
+
+def evaluate(
+    labels: np.ndarray,
+    plain: np.ndarray,
+    flipped: np.ndarray,
+    classes: list[str],
+    splits: pd.DataFrame,
+    training: Mapping[str, float | int],
+    params: EvaluateParams,
+    coarse_groups: np.ndarray | None = None,
+) -> Evaluation:
+    """Everything evaluate writes, from the test labels and the model's probabilities without
+    (`plain`) and with (`flipped`) flip test-time augmentation; `training` holds the
+    overfitting figures from `overfitting`."""
+    chosen = flipped if params.tta == "flip" else plain
+    scores, text = score(labels, chosen, classes, params.top_k, params.calibration_bins)
+    predicted = chosen.argmax(axis=1)
+    counts = error_analysis.confusion_table(labels, predicted, classes)
+    errors = error_analysis.class_errors(counts, params.error_grades)
+    head = {
+        "accuracy": float((plain.argmax(axis=1) == labels).mean()),
+        "accuracy_tta_flip": float((flipped.argmax(axis=1) == labels).mean()),
+    }
+    if coarse_groups is not None:
+        head["coarse_accuracy"] = metrics.coarse_accuracy(labels, predicted, coarse_groups)
+    per_class = scores.pop("per_class")
+    scores.pop("accuracy")  # the chosen predictions' accuracy is one of the two above
+    return Evaluation(
+        metrics={
+            **head,
+            **scores,
+            "class_grades": error_analysis.grade_counts(errors),
+            **training,
+            "per_class": per_class,
+        },
+        report=text,
+        predictions=predictions_table(splits, chosen, classes),
+        class_errors=errors,
+        confused_pairs=error_analysis.confused_pairs(counts, params.confused_pairs),
+        tta=params.tta,
+    )
+
+
+def read_coarse_groups(path: Path, classes: list[str]) -> np.ndarray | None:
+    """Coarse group index per class from split's hierarchy.json; None when there is none."""
+    if not path.exists():
+        return None
+    hierarchy = read_json(path)
+    if not isinstance(hierarchy, dict) or not all(
+        isinstance(value, str) for value in hierarchy.values()
+    ):
+        raise StageError(f"{path}: expected a JSON object of class name -> coarse group name")
+    return metrics.coarse_groups(hierarchy, classes, str(path))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,23 +189,39 @@ def main(argv: list[str] | None = None) -> None:
     classes = read_json(args.processed / "classes.json")
     images = np.load(args.processed / "test_images.npy")
     labels = np.load(args.processed / "test_labels.npy")
+    info_path = args.model.with_name("train_info.json")  # train writes it beside the model
+    if not info_path.exists():
+        raise StageError(f"{info_path}: missing (train writes it beside the model): rerun train")
+    training = overfitting(read_json(info_path), str(info_path))
+    coarse = read_coarse_groups(args.processed / "hierarchy.json", classes)
     model = load_model(args.model)
-    probabilities = model.predict(images, batch_size=params.batch_size, verbose=0)
-    metrics, text = score(labels, probabilities, classes)
-    predictions = predictions_table(
-        pd.read_parquet(args.processed / "splits.parquet"), probabilities, classes
+    plain, flipped = metrics.with_flip_tta(
+        lambda batch: model.predict(batch, batch_size=params.batch_size, verbose=0), images
     )
-    write_json(metrics, args.reports / "metrics.json")
-    write_text(text, args.reports / "classification_report.txt")
-    write_parquet(predictions, args.reports / "predictions.parquet")
+    result = evaluate(
+        labels,
+        plain,
+        flipped,
+        classes,
+        pd.read_parquet(args.processed / "splits.parquet"),
+        training,
+        params,
+        coarse,
+    )
+    write_json(result.metrics, args.reports / "metrics.json")
+    write_text(result.report, args.reports / "classification_report.txt")
+    write_parquet(result.predictions, args.reports / "predictions.parquet")
     with atomic_file(args.reports / "predictions.csv") as tmp:
-        predictions.rename(columns={"true_label": "actual", "predicted_label": "predicted"})[
+        result.predictions.rename(columns={"true_label": "actual", "predicted_label": "predicted"})[
             ["actual", "predicted"]
         ].to_csv(tmp, index=False)
-    print(
-        f"evaluate: test accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['f1_macro']:.4f} "
-        f"on {len(labels)} images -> {args.reports / 'metrics.json'}"
-    )
+    with atomic_file(args.reports / "class_errors.csv") as tmp:
+        result.class_errors.to_csv(tmp, index=False)
+    with atomic_file(args.reports / "confused_pairs.csv") as tmp:
+        result.confused_pairs.to_csv(tmp, index=False)
+    text = summary(result)
+    write_text(text + "\n", args.reports / "summary.txt")
+    print(text)
 
 
 if __name__ == "__main__":

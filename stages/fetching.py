@@ -41,6 +41,8 @@ ARCHIVE_SUFFIXES = TAR_SUFFIXES + ZIP_SUFFIXES
 CHUNK_BYTES = 1 << 16
 TIMEOUT_S = 60  # per connect and per read: a stalled server is retried, not waited on forever
 RETRIES = 4  # attempts after the first; each resumes where the last one stopped
+# Tar archives up to this size (uncompressed) are read in one pass, their files held in memory.
+BUFFER_ARCHIVE_BYTES = 1 << 30
 
 
 class SourceError(StageError):
@@ -316,38 +318,52 @@ class TarTree:
     def __init__(self, path: Path, tar: tarfile.TarFile) -> None:
         self.path = path
         self.tar = tar
-        members = tar.getmembers()
-        for member in members:
-            if unsafe_member_name(member.name):  # the data filter would only strip a leading /
-                raise UnsafeArchiveError(
-                    f"{path}: refusing member {member.name!r}: its path leaves the target folder"
-                )
-            if member.isfile():
-                continue  # a regular file with a safe name cannot land outside the target
-            try:
-                # The check `extractall(filter="data")` applies, run up front on every link and
-                # special file so an archive with one bad member is refused before anything is
-                # written. (Running it on all 60,000 CIFAR files too cost ~5 s of realpath calls.)
-                tarfile.data_filter(member, "/__dest__")
-            except tarfile.FilterError as exc:
-                raise UnsafeArchiveError(
-                    f"{path}: refusing member {member.name!r}: {exc}"
-                ) from None
+        # One pass reads the headers and, while the archive is small enough, the file contents
+        # too: reading them later would decompress the whole gzip stream a second time.
+        self.contents: dict[str, bytes] | None = {}
+        members = []
+        for member in tar:
+            members.append(member)
+            self._vet(member)
+            if member.isfile() and self.contents is not None:
+                with tar.extractfile(member) as handle:  # type: ignore[union-attr]
+                    self.contents[member.name] = handle.read()
+                if tar.offset > BUFFER_ARCHIVE_BYTES:
+                    self.contents = None  # a big archive: read the files in a second pass
         # `tar czf x.tgz .` stores "./cat/1.png": drop that prefix, not the dot of ".DS_Store".
         self.members = {m.name.removeprefix("./"): m for m in members if m.isfile()}
         self.names = sorted(self.members)
 
+    def _vet(self, member: tarfile.TarInfo) -> None:
+        if unsafe_member_name(member.name):  # the data filter would only strip a leading /
+            raise UnsafeArchiveError(
+                f"{self.path}: refusing member {member.name!r}: its path leaves the target folder"
+            )
+        if member.isfile():
+            return  # a regular file with a safe name cannot land outside the target
+        try:
+            # The check `extractall(filter="data")` applies, run on every link and special file
+            # so an archive with one bad member is refused before anything is stored. (Running
+            # it on all 60,000 CIFAR files too cost ~5 s of realpath calls.)
+            tarfile.data_filter(member, "/__dest__")
+        except tarfile.FilterError as exc:
+            raise UnsafeArchiveError(
+                f"{self.path}: refusing member {member.name!r}: {exc}"
+            ) from None
+
     def read_bytes(self, name: str) -> bytes:
-        with self.tar.extractfile(self.members[name]) as handle:  # type: ignore[union-attr]
+        member = self.members[name]
+        if self.contents is not None:
+            return self.contents[member.name]
+        with self.tar.extractfile(member) as handle:  # type: ignore[union-attr]
             return handle.read()
 
     def iter_bytes(self, targets: Mapping[str, str]) -> Iterator[tuple[str, bytes]]:
         # Members in archive order, so a compressed stream is only ever read forwards. Nothing
         # is extracted to disk: only regular files with vetted names are read, as bytes.
-        for name, member in self.members.items():
+        for name in self.members:
             if name in targets:
-                with self.tar.extractfile(member) as handle:  # type: ignore[union-attr]
-                    yield targets[name], handle.read()
+                yield targets[name], self.read_bytes(name)
 
 
 class ZipTree:

@@ -6,6 +6,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
 from itertools import islice
 from typing import TypeVar
 
@@ -28,34 +29,46 @@ def map_stream(
     count: int,
     after_start: Callable[[], None] | None = None,
 ) -> Iterator[Result]:
-    """`map(fn, items)` in order, on every core when `count` (the items' number) is large.
+    """`map(fn, items)` in order, on every core when `count` (the items' number) is large."""
+    for results in map_chunks(partial(_apply, fn), items, count, after_start):
+        yield from results
+
+
+def map_chunks(
+    fn: Callable[[list[Item]], Result],
+    items: Iterable[Item],
+    count: int,
+    after_start: Callable[[], None] | None = None,
+) -> Iterator[Result]:
+    """`fn` of each run of CHUNK consecutive items, in order, on every core when `count` (the
+    items' number) is large. One result per chunk lets a worker send back one array, not many.
 
     Items are read lazily and at most a few chunks per worker are in flight, so a stream of file
     contents is never held in memory whole. `after_start` runs once the worker processes exist:
     work started there (a slow import in a thread) overlaps the pool's, and threads started after
     the fork cannot leave a held lock in a worker.
     """
+    iterator = iter(items)
+    chunks = iter(lambda: list(islice(iterator, CHUNK)), [])
     workers = os.cpu_count() or 1
     if count < PARALLEL_FROM or workers == 1:
         if after_start is not None:
             after_start()
-        yield from map(fn, items)
+        yield from map(fn, chunks)
         return
-    iterator = iter(items)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[list[Result]]] = deque()
-        started = False
-        while chunk := list(islice(iterator, CHUNK)):
-            pending.append(pool.submit(_apply, fn, chunk))
-            if not started and after_start is not None:
+        pending: deque[Future[Result]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(fn, chunk))
+            if len(pending) == 1 and after_start is not None:
                 after_start()  # the first submit forked every worker
-            started = True
+                after_start = None
             if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
-                yield from pending.popleft().result()
-        if not started and after_start is not None:
+                yield pending.popleft().result()
+        if after_start is not None:
             after_start()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()
 
 
 def _apply(fn: Callable[[Item], Result], chunk: list[Item]) -> list[Result]:

@@ -1,11 +1,16 @@
 """Stage 7, `plot`: the pictures a person checks, each PNG beside the data drawn in it.
 
-Outputs (folder reports/plots/):
-  training_curves.png      accuracy and loss per epoch, train vs validation (data: reports/train)
-  confusion_matrix.png     test counts, true vs predicted, with class names (+ .csv)
-  samples.png              a grid of training images per class
-  class_distribution.png   images per class in each split (+ .csv)
-  misclassified.png        misclassified test images, most confident first (+ .csv)
+Outputs (folder reports/plots/), each PNG with a CSV of the data drawn in it:
+  training_curves          accuracy and loss per epoch, train vs validation
+  confusion_matrix         test counts, true vs predicted, with class names
+  confusion_matrix_normalised  the same as shares of each true class (rows sum to 1)
+  samples                  a grid of training images per class (CSV: their train positions)
+  class_distribution       images per class in each split
+  misclassified            misclassified test images spread through the test set, each with
+                           true label, prediction and its probability
+  confidently_wrong        the wrong predictions with the highest probability
+  reliability              accuracy against confidence per bin (`evaluate.calibration_bins`)
+  class_errors             errors per 1,000 test images per class against `evaluate.error_grades`
 """
 
 from __future__ import annotations
@@ -22,9 +27,17 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from stages import error_analysis, metrics  # noqa: E402
 from stages.artifacts import atomic_dir, read_json  # noqa: E402
 from stages.errors import StageError, run_stage  # noqa: E402
-from stages.params import PlotParams, load_params  # noqa: E402
+from stages.params import Params, load_params  # noqa: E402
+from stages.plot_evaluation import (  # noqa: E402
+    plot_class_errors,
+    plot_confusion,
+    plot_gallery,
+    plot_reliability,
+    show_image,
+)
 from stages.split import SPLITS  # noqa: E402
 
 CURVES = (("accuracy", "Accuracy"), ("loss", "Loss"))
@@ -52,17 +65,6 @@ def read_curves(live_dir: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def confusion_counts(predictions: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
-    """Square table of counts: rows true class, columns predicted class."""
-    table = pd.crosstab(
-        pd.Categorical(predictions["true_label"], categories=classes),
-        pd.Categorical(predictions["predicted_label"], categories=classes),
-        dropna=False,
-    )
-    table.index.name, table.columns.name = "true", "predicted"
-    return table
-
-
 def class_distribution(splits: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     """Images per class (rows) in each split (columns)."""
     table = pd.crosstab(
@@ -70,13 +72,6 @@ def class_distribution(splits: pd.DataFrame, classes: list[str]) -> pd.DataFrame
     )
     table.index.name = "class"
     return table.reindex(columns=[s for s in SPLITS if s in table.columns], fill_value=0)
-
-
-def most_confident_misses(predictions: pd.DataFrame, limit: int) -> pd.DataFrame:
-    """Wrong predictions, most confident first; `position` is the row in the test arrays."""
-    wrong = predictions.assign(position=np.arange(len(predictions)))
-    wrong = wrong[wrong["true_label"] != wrong["predicted_label"]]
-    return wrong.sort_values(["probability", "position"], ascending=[False, True]).head(limit)
 
 
 def plot_curves(curves: pd.DataFrame) -> Figure:
@@ -92,40 +87,18 @@ def plot_curves(curves: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_confusion(counts: pd.DataFrame) -> Figure:
-    n = len(counts)
-    size = min(4 + 0.45 * n, 24)
-    fig, ax = plt.subplots(figsize=(size, size * 0.85))
-    image = ax.imshow(counts.to_numpy(), cmap="Blues")
-    fig.colorbar(image, ax=ax, fraction=0.046)
-    ticks = np.arange(n)
-    ax.set_xticks(ticks, counts.columns, rotation=90 if n > 10 else 45, ha="right")
-    ax.set_yticks(ticks, counts.index)
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test)")
-    if n <= 20:
-        peak = counts.to_numpy().max() or 1
-        for (i, j), value in np.ndenumerate(counts.to_numpy()):
-            ax.text(
-                j,
-                i,
-                str(value),
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white" if value > peak / 2 else "black",
-            )
-    fig.tight_layout()
-    return fig
-
-
-def _show(ax: plt.Axes, image: np.ndarray) -> None:
-    ax.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None, vmin=0, vmax=255)
-    ax.set_xticks([])
-    ax.set_yticks([])
+def sample_picks(labels: np.ndarray, classes: list[str], per_class: int) -> pd.DataFrame:
+    """The first `per_class` training images of each class: class, column, train position."""
+    rows = [
+        (name, column, int(position))
+        for index, name in enumerate(classes)
+        for column, position in enumerate(np.flatnonzero(labels == index)[:per_class])
+    ]
+    return pd.DataFrame(rows, columns=["class", "column", "position"])
 
 
 def plot_samples(
-    images: np.ndarray, labels: np.ndarray, classes: list[str], per_class: int
+    images: np.ndarray, picks: pd.DataFrame, classes: list[str], per_class: int
 ) -> Figure:
     fig, axes = plt.subplots(
         len(classes),
@@ -133,16 +106,18 @@ def plot_samples(
         squeeze=False,
         figsize=(per_class * 0.9 + 1, len(classes) * 0.9 + 0.5),
     )
+    for ax in axes.flat:
+        ax.axis("off")
     for row, name in enumerate(classes):
-        picks = np.flatnonzero(labels == row)[:per_class]
-        for col in range(per_class):
-            ax = axes[row, col]
-            if col < len(picks):
-                _show(ax, images[picks[col]])
-            else:
-                ax.axis("off")
-            if col == 0:
-                ax.set_ylabel(name, rotation=0, ha="right", va="center")
+        axes[row, 0].axis("on")
+        axes[row, 0].set_xticks([])
+        axes[row, 0].set_yticks([])
+        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center")
+    rows = {name: row for row, name in enumerate(classes)}
+    for pick in picks.itertuples():
+        ax = axes[rows[pick[1]], pick.column]  # pick[1]: `class` is a keyword
+        ax.axis("on")
+        show_image(ax, images[pick.position])
     fig.suptitle("Training samples per class")
     fig.tight_layout()
     return fig
@@ -156,25 +131,64 @@ def plot_distribution(distribution: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_misclassified(images: np.ndarray, misses: pd.DataFrame) -> Figure:
-    n = max(len(misses), 1)
-    cols = min(5, n)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(cols * 2.2, rows * 2.5))
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, miss in zip(axes.flat, misses.itertuples(), strict=False):
-        _show(ax, images[miss.position])
-        ax.axis("on")
-        ax.set_title(
-            f"true: {miss.true_label}\npred: {miss.predicted_label} ({miss.probability:.2f})",
-            fontsize=8,
+def figures_and_data(
+    classes: list[str],
+    predictions: pd.DataFrame,
+    test_images: np.ndarray,
+    train: tuple[np.ndarray, np.ndarray],
+    splits: pd.DataFrame,
+    curves: pd.DataFrame,
+    params: Params,
+) -> dict[str, tuple[Figure, pd.DataFrame]]:
+    """Every figure by file name, with the table drawn in it. `train` is the training images
+    and labels; `params` gives the `plot` and `evaluate` sections."""
+    plot, evaluate = params.plot, params.evaluate
+    if len(test_images) != len(predictions):
+        raise StageError(
+            f"test_images.npy holds {len(test_images)} images but the predictions "
+            f"{len(predictions)}: rerun evaluate"
         )
-    if misses.empty:
-        axes[0, 0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
-    fig.suptitle("Misclassified test images, most confident first")
-    fig.tight_layout()
-    return fig
+    true, predicted = predictions["true_index"], predictions["predicted_index"]
+    counts = error_analysis.confusion_table(true, predicted, classes)
+    shares = error_analysis.confusion_table(true, predicted, classes, normalise=True)
+    reliability = metrics.reliability_table(
+        predictions["probability"].to_numpy(),
+        (true == predicted).to_numpy(),
+        evaluate.calibration_bins,
+    )
+    errors = error_analysis.class_errors(counts, evaluate.error_grades)
+    distribution = class_distribution(splits, classes)
+    picks = sample_picks(train[1], classes, plot.samples_per_class)
+    spread = error_analysis.spread_sample(predictions, plot.misclassified)
+    confident = error_analysis.confidently_wrong(predictions, plot.confidently_wrong)
+    return {
+        "training_curves": (plot_curves(curves), curves),
+        "confusion_matrix": (plot_confusion(counts, "Confusion matrix (test)"), counts),
+        "confusion_matrix_normalised": (
+            plot_confusion(shares, "Confusion matrix (test), share of each true class"),
+            shares,
+        ),
+        "samples": (
+            plot_samples(train[0], picks, classes, plot.samples_per_class),
+            picks,
+        ),
+        "class_distribution": (plot_distribution(distribution), distribution),
+        "misclassified": (
+            plot_gallery(
+                test_images, spread, "Misclassified test images, spread over the test set"
+            ),
+            spread,
+        ),
+        "confidently_wrong": (
+            plot_gallery(test_images, confident, "Most confidently wrong test predictions"),
+            confident,
+        ),
+        "reliability": (
+            plot_reliability(reliability, metrics.expected_calibration_error(reliability)),
+            reliability,
+        ),
+        "class_errors": (plot_class_errors(errors, evaluate.error_grades), errors),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,33 +199,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out_dir", type=Path, help="output folder, e.g. reports/plots")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
-    params: PlotParams = load_params(args.params).plot
-    classes = read_json(args.processed / "classes.json")
-    splits = pd.read_parquet(args.processed / "splits.parquet")
-    predictions = pd.read_parquet(args.predictions)
-    counts = confusion_counts(predictions, classes)
-    distribution = class_distribution(splits, classes)
-    misses = most_confident_misses(predictions, params.misclassified)
-    figures = {
-        "training_curves": plot_curves(read_curves(args.live_dir)),
-        "confusion_matrix": plot_confusion(counts),
-        "samples": plot_samples(
-            np.load(args.processed / "train_images.npy", mmap_mode="r"),
-            np.load(args.processed / "train_labels.npy"),
-            classes,
-            params.samples_per_class,
-        ),
-        "class_distribution": plot_distribution(distribution),
-        "misclassified": plot_misclassified(np.load(args.processed / "test_images.npy"), misses),
-    }
+    folder = args.processed
+    figures = figures_and_data(
+        read_json(folder / "classes.json"),
+        pd.read_parquet(args.predictions),
+        np.load(folder / "test_images.npy", mmap_mode="r"),
+        (np.load(folder / "train_images.npy", mmap_mode="r"), np.load(folder / "train_labels.npy")),
+        pd.read_parquet(folder / "splits.parquet"),
+        read_curves(args.live_dir),
+        load_params(args.params),
+    )
     with atomic_dir(args.out_dir) as staging:
-        for name, figure in figures.items():
+        for name, (figure, data) in figures.items():
             figure.savefig(staging / f"{name}.png", dpi=100)
             plt.close(figure)
-        counts.to_csv(staging / "confusion_matrix.csv")
-        distribution.to_csv(staging / "class_distribution.csv")
-        misses.drop(columns=["position"]).to_csv(staging / "misclassified.csv", index=False)
-    print(f"plot: {len(figures)} figures -> {args.out_dir}")
+            # Named index (confusion tables, distribution) is data; a plain 0..n index is not.
+            data.to_csv(staging / f"{name}.csv", index=data.index.name is not None)
+    print(f"plot: {len(figures)} figures, each with its data as CSV -> {args.out_dir}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from PIL import Image, ImageOps
 from stages.artifacts import write_npy, write_parquet
 from stages.errors import StageError, run_stage
 from stages.imaging import PILLOW_MAX_PIXELS, ImageRejected, decode_bytes
-from stages.parallel import map_stream
+from stages.parallel import map_chunks
 from stages.params import ResizeParams, load_params
 from stages.raw_store import iter_contents
 
@@ -52,7 +52,8 @@ def fit_to_size(image: Image.Image, params: ResizeParams) -> Image.Image:
 def to_array(image: Image.Image, params: ResizeParams) -> np.ndarray:
     """One decoded image as uint8 H x W x C in the configured mode and size."""
     height, width = params.image_size
-    resized = fit_to_size(image.convert(params.color_mode), params)
+    converted = image if image.mode == params.color_mode else image.convert(params.color_mode)
+    resized = fit_to_size(converted, params)
     return np.asarray(resized, dtype=np.uint8).reshape(height, width, params.channels)
 
 
@@ -65,14 +66,23 @@ def grayscale_mask(images: np.ndarray) -> np.ndarray:
 
 def load_and_resize(
     item: tuple[str, bytes], params: ResizeParams, max_pixels: int = PILLOW_MAX_PIXELS
-) -> tuple[str, np.ndarray]:
+) -> np.ndarray:
     """Decode one (path, bytes) exactly as validate did (orientation, transparency, 16-bit),
-    then resize; the path comes back with the pixels."""
+    then resize."""
     path, content = item
     try:
-        return path, to_array(decode_bytes(content, max_pixels).image, params)
+        return to_array(decode_bytes(content, max_pixels).image, params)
     except ImageRejected as exc:
         raise StageError(f"{path}: cannot decode ({exc}); was it changed after validate?") from exc
+
+
+def resize_chunk(
+    items: list[tuple[str, bytes]], params: ResizeParams, max_pixels: int = PILLOW_MAX_PIXELS
+) -> tuple[list[str], np.ndarray]:
+    """The paths and one stacked array of a run of files: a worker sends back one array."""
+    return [path for path, _ in items], np.stack(
+        [load_and_resize(item, params, max_pixels) for item in items]
+    )
 
 
 def resize_all(
@@ -88,11 +98,11 @@ def resize_all(
     images = np.zeros((len(paths), height, width, params.channels), dtype=np.uint8)
     row_of = {path: row for row, path in enumerate(paths)}
     unseen = set(row_of)
-    resize_one = partial(load_and_resize, params=params, max_pixels=max_pixels)
     wanted = (item for item in items if item[0] in row_of)
-    for path, pixels in map_stream(resize_one, wanted, len(paths)):
-        images[row_of[path]] = pixels
-        unseen.discard(path)
+    resize = partial(resize_chunk, params=params, max_pixels=max_pixels)
+    for chunk_paths, pixels in map_chunks(resize, wanted, len(paths)):
+        images[[row_of[path] for path in chunk_paths]] = pixels
+        unseen.difference_update(chunk_paths)
     if unseen:
         raise StageError(
             f"{len(unseen)} of the manifest's images are not in download's output, e.g. "

@@ -1,9 +1,10 @@
 """Stage 5, `train`: fit a Keras model preset on the train split, validating on val.
 
 Outputs:
-  models/model.keras        the trained model (normalisation inside)
-  models/train_info.json    provenance: classes, input shape, params, versions, timings
-  reports/train/            DVCLive log: per-epoch loss and accuracy, train and validation
+  models/model.keras        the best epoch's model by val accuracy (normalisation inside)
+  models/train_info.json    provenance: classes, input shape, params, versions, timings, and the
+                            per-epoch history evaluate reads the overfitting gap from
+  reports/train/            DVCLive log: per-epoch loss, accuracy and learning rate
 """
 
 from __future__ import annotations
@@ -21,74 +22,33 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from stages.artifacts import atomic_dir, atomic_file, read_json, write_json  # noqa: E402
-from stages.errors import StageError, run_stage  # noqa: E402
-from stages.models import build_model  # noqa: E402
+from stages.errors import run_stage  # noqa: E402
 from stages.params import TrainParams, load_params  # noqa: E402
+from stages.training_loop import Training, fit, make_optimizer  # noqa: E402
 
-
-def make_optimizer(params: TrainParams) -> keras.optimizers.Optimizer:
-    if params.optimizer == "sgd":
-        return keras.optimizers.SGD(params.learning_rate, momentum=params.momentum, nesterov=True)
-    return keras.optimizers.Adam(params.learning_rate)
-
-
-def seed_everything(seed: int) -> None:
-    """Same seed, same data, same machine: same weights."""
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
-def fit(
-    train: tuple[np.ndarray, np.ndarray],
-    val: tuple[np.ndarray, np.ndarray],
-    n_classes: int,
-    params: TrainParams,
-    callbacks: list[keras.callbacks.Callback] | None = None,
-) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Build, compile and fit the configured preset; return the model and its history."""
-    (x_train, y_train), (x_val, y_val) = train, val
-    if len(x_train) == 0 or len(x_val) == 0:
-        raise StageError(f"need train and val images, got {len(x_train)} and {len(x_val)}")
-    seed_everything(params.seed)
-    model = build_model(params.model, tuple(x_train.shape[1:]), n_classes)
-    model.compile(
-        optimizer=make_optimizer(params),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=["accuracy"],
-    )
-    history = model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_val, y_val),
-        epochs=params.epochs,
-        batch_size=params.batch_size,
-        shuffle=True,
-        callbacks=callbacks or [],
-        verbose=2,
-    )
-    return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}
+__all__ = ["Training", "fit", "main", "make_optimizer", "train_info"]
 
 
 def train_info(
-    model: keras.Model,
-    classes: list[str],
-    params: TrainParams,
-    history: dict[str, list[float]],
-    seconds: float,
+    training: Training, classes: list[str], params: TrainParams, seconds: float
 ) -> dict[str, Any]:
     import tensorflow as tf
 
+    history, model = training.history, training.model
     val_acc = history.get("val_accuracy", [])
-    best = int(np.argmax(val_acc)) if val_acc else -1
+    best = int(np.argmax(val_acc)) if val_acc else -1  # first of equals, as the checkpoint
     return {
         "classes": classes,
         "input_shape": list(model.input_shape[1:]),
         "params": params.model_dump(),
         "epochs_run": len(history.get("loss", [])),
+        "fine_tune_epochs_run": training.fine_tune_epochs,
         "best_epoch": best + 1,
         "best_val_accuracy": val_acc[best] if val_acc else None,
+        "train_accuracy_at_best_epoch": history["accuracy"][best] if val_acc else None,
+        "stopped_by": training.stopped_by,
+        "history": history,
+        "seconds_per_epoch": [round(s, 3) for s in training.seconds_per_epoch],
         "train_seconds": round(seconds, 2),
         "parameters": int(model.count_params()),
         "versions": {
@@ -127,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         Live(dir=str(live_tmp), dvcyaml=False, save_dvc_exp=False) as live,
     ):
         live.log_params(params.model_dump())
-        model, history = fit(
+        training = fit(
             load("train"),
             load("val"),
             len(classes),
@@ -136,14 +96,13 @@ def main(argv: list[str] | None = None) -> None:
         )
     seconds = time.perf_counter() - started
     with atomic_file(args.model) as tmp:
-        model.save(tmp)
-    write_json(
-        train_info(model, classes, params, history, seconds),
-        args.model.with_name("train_info.json"),
-    )
+        training.model.save(tmp)
+    info = train_info(training, classes, params, seconds)
+    write_json(info, args.model.with_name("train_info.json"))
     print(
-        f"train: {params.model} {len(history['loss'])} epochs in {seconds:.1f}s, "
-        f"val accuracy {history['val_accuracy'][-1]:.4f} -> {args.model}"
+        f"train: {params.model} {info['epochs_run']} epochs in {seconds:.1f}s "
+        f"(stopped by {training.stopped_by}), best val accuracy {info['best_val_accuracy']:.4f} "
+        f"at epoch {info['best_epoch']} -> {args.model}"
     )
 
 

@@ -1,19 +1,168 @@
-"""`train` section of params.yaml."""
+"""`train` section of params.yaml, and each model preset's recommended training defaults.
+
+A key listed in a preset's defaults (`PRESET_DEFAULTS`) takes `null` (or no entry) to mean "the
+chosen preset's default"; any value the user writes wins. Inside a nested section the same holds
+key by key: `augmentation: {cutout: 8}` keeps the preset's flip and translate.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from stages.param_types import Int, Section
 
+PresetName = Literal["mlp", "cnn_basic", "cnn_leaky", "fast", "transfer"]
+DEFAULT_PRESET = "cnn_basic"
+
+
+class ScheduleParams(Section):
+    """How the learning rate moves during the main phase (`learning_rate` is the peak)."""
+
+    name: Literal["constant", "step", "cosine", "one_cycle", "reduce_on_plateau"] = "constant"
+    # cosine, one_cycle: epochs of linear warm-up from 0 to the peak.
+    warmup_epochs: float = Field(default=0.0, ge=0, le=100)
+    # cosine, one_cycle: the rate at the last step, as a fraction of the peak.
+    final_fraction: float = Field(default=0.0, ge=0, lt=1)
+    # step: multiply by `factor` every `step_epochs`; reduce_on_plateau: multiply by `factor`
+    # after `patience` epochs without a lower val_loss.
+    step_epochs: Int = Field(default=10, gt=0)
+    factor: float = Field(default=0.1, gt=0, lt=1)
+    patience: Int = Field(default=2, gt=0)
+
+
+class RegularizationParams(Section):
+    l1: float = Field(default=0.0, ge=0, le=1)  # penalty on every conv/dense kernel
+    l2: float = Field(default=0.0, ge=0, le=1)
+    # Every dropout layer's rate; null keeps the preset's own rates (0 turns dropout off).
+    dropout: float | None = Field(default=None, ge=0, lt=1)
+
+
+class AugmentationParams(Section):
+    """Random changes to training images, done by layers inside the model (off at inference)."""
+
+    flip: bool = False  # horizontal flip
+    translate: Int = Field(default=0, ge=0, le=64)  # random shift up to this many pixels
+    # reflect: mirror the edge into the gap; constant: black gap (= pad-and-crop)
+    translate_fill: Literal["reflect", "constant"] = "reflect"
+    cutout: Int = Field(default=0, ge=0, le=256)  # side of a black square; 0: off
+    # all: both phases; fine_tune: only in the fine-tuning phase
+    phases: Literal["all", "fine_tune"] = "all"
+
+    @property
+    def enabled(self) -> bool:
+        return self.flip or self.translate > 0 or self.cutout > 0
+
+
+class EarlyStoppingParams(Section):
+    # Stop after this many epochs without a better val_accuracy; null: never stop early.
+    patience: Int | None = Field(default=None, gt=0)
+    min_delta: float = Field(default=0.0, ge=0, lt=1)
+
+
+class FineTuneParams(Section):
+    """A second phase after the main one: all layers trainable, a lower constant rate."""
+
+    epochs: Int = Field(default=0, ge=0, le=1000)  # 0: no second phase
+    learning_rate_fraction: float = Field(default=0.1, gt=0, le=1)  # of `learning_rate`
+
+
+class TransferParams(Section):
+    """`transfer` preset only: a MobileNetV2 backbone from keras.applications."""
+
+    # imagenet (downloaded by Keras), null (random start), or a local .h5/.keras weights file
+    weights: str | None = "imagenet"
+    alpha: Literal[0.35, 0.5, 0.75, 1.0, 1.3, 1.4] = 1.0  # width multiplier
+    input_size: Int = Field(default=96, ge=32, le=512)  # images are upsampled to this side
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_file_exists(cls, weights: str | None) -> str | None:
+        if weights not in (None, "imagenet") and not Path(weights).is_file():
+            raise ValueError(f"weights file not found: {weights}")
+        return weights
+
 
 class TrainParams(Section):
-    model: Literal["mlp", "cnn_basic"] = "cnn_basic"
-    epochs: Int = Field(default=12, gt=0, le=1000)
-    batch_size: Int = Field(default=64, gt=0, le=8192)
-    optimizer: Literal["adam", "sgd"] = "adam"
-    learning_rate: float = Field(default=1e-3, gt=0, le=10)
-    momentum: float = Field(default=0.9, ge=0, lt=1)
+    model: PresetName = DEFAULT_PRESET
+    # Keys without a default here come from the preset (PRESET_DEFAULTS) unless set.
+    epochs: Int = Field(gt=0, le=1000)
+    batch_size: Int = Field(gt=0, le=8192)
+    optimizer: Literal["adam", "sgd"]
+    learning_rate: float = Field(gt=0, le=10)
+    momentum: float = Field(default=0.9, ge=0, lt=1)  # sgd only
+    nesterov: bool = True  # sgd only
+    schedule: ScheduleParams = ScheduleParams()
+    label_smoothing: float = Field(ge=0, lt=1)
+    # balanced: weight each class's loss by n_images / (n_classes * n_in_class)
+    class_weight: Literal["none", "balanced"] = "none"
+    regularization: RegularizationParams = RegularizationParams()
+    augmentation: AugmentationParams = AugmentationParams()
+    early_stopping: EarlyStoppingParams = EarlyStoppingParams()
+    fine_tune: FineTuneParams = FineTuneParams()
+    transfer: TransferParams = TransferParams()
+    mixed_precision: Literal["none", "bfloat16"] = "none"
+    jit_compile: bool = False  # XLA
+    # Stop cleanly once this much training time is spent (the best model is kept); null: no cap.
+    max_minutes: float | None = Field(default=None, gt=0)
     seed: Int = 42
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_preset_defaults(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        model = raw.get("model") or DEFAULT_PRESET
+        # An unknown name gets the base defaults, so the one error shown is `train.model`'s.
+        return merge_defaults(PRESET_DEFAULTS.get(str(model), BASE_DEFAULTS), raw)
+
+
+def merge_defaults(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`given`, with each key it leaves out or sets to null taken from `defaults` (recursively)."""
+    merged = dict(given)
+    for key, default in defaults.items():
+        value = given.get(key)
+        if value is None:
+            merged[key] = default
+        elif isinstance(default, dict) and isinstance(value, dict):
+            merged[key] = merge_defaults(default, value)
+    return merged
+
+
+# Every key a preset may change, with the value presets that do not change it get.
+BASE_DEFAULTS: dict[str, Any] = {
+    "epochs": 8,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "label_smoothing": 0.0,
+    "schedule": {"name": "constant", "warmup_epochs": 0.0},
+    "regularization": {"l2": 0.0},
+    "augmentation": {"flip": False, "translate": 0},
+    "fine_tune": {"epochs": 0},
+}
+PRESET_CHANGES: dict[str, dict[str, Any]] = {
+    "mlp": {},
+    "cnn_basic": {},
+    # The 85.8% notebook's recipe: Adam 1e-3, batch 128, 40 epochs, shift-and-flip augmentation.
+    "cnn_leaky": {"epochs": 40, "batch_size": 128, "augmentation": {"flip": True, "translate": 3}},
+    # airbench / ResNet-9 recipe, sized on the 2-core CPU (stages/fast_model.py has the timings).
+    "fast": {
+        # ~6 min an epoch of 50,000 images on the 2-core CPU: 5 epochs fit a 30-minute budget.
+        "epochs": 5,
+        "batch_size": 512,
+        "optimizer": "sgd",
+        "learning_rate": 0.2,
+        "schedule": {"name": "one_cycle", "warmup_epochs": 1.0},
+        "label_smoothing": 0.2,
+        "regularization": {"l2": 5e-4},
+        "augmentation": {"flip": True, "translate": 2},
+    },
+    # Frozen backbone first, then everything at a tenth of the rate.
+    "transfer": {"epochs": 5, "augmentation": {"flip": True}, "fine_tune": {"epochs": 5}},
+}
+PRESET_DEFAULTS = {
+    name: merge_defaults(BASE_DEFAULTS, changes) for name, changes in PRESET_CHANGES.items()
+}

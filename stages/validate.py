@@ -100,12 +100,18 @@ def inspect_bytes(data: bytes, max_pixels: int = PILLOW_MAX_PIXELS) -> FileFacts
     )
 
 
-def preload_great_expectations() -> None:
-    """Import GX (~5 s here) in a thread while the pool decodes: `build_checks`' own import
-    then finds it loaded. Started only once the workers are forked (see parallel.map_stream)."""
-    threading.Thread(
-        target=importlib.import_module, args=("great_expectations",), daemon=True
-    ).start()
+SLOW_IMPORTS = ("great_expectations", "stages.validation_report")  # GX ~5 s, matplotlib ~1 s
+
+
+def preload_slow_imports() -> None:
+    """Import GX and the report's matplotlib in a thread while the pool decodes, so the later
+    imports find them loaded. Started only once the workers are forked (parallel.map_chunks)."""
+
+    def load() -> None:
+        for name in SLOW_IMPORTS:
+            importlib.import_module(name)
+
+    threading.Thread(target=load, daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -430,7 +436,7 @@ class Outcome:
 def run(raw_dir: Path, params: ValidateParams) -> Outcome:
     """Scan, validate and describe `raw_dir` (download's output); no file is written."""
     dataset = read_json(raw_dir / "dataset.json")
-    found = scan(raw_dir, params.max_image_pixels, after_start=preload_great_expectations)
+    found = scan(raw_dir, params.max_image_pixels, after_start=preload_slow_imports)
     manifest, report = validate(found.manifest, dataset, params)
     usable = (manifest["status"] == OK).to_numpy()
     kept = manifest[usable]

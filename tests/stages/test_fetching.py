@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from stages import fetching
 from stages.errors import StageError
 from stages.fetching import (
     Checksum,
@@ -268,3 +269,14 @@ def test_sniff_archive_by_content(tmp_path):
     assert sniff_archive(make_tar(tmp_path / "b.bin", [tar_file("c/1.png")])) == "tar"
     (tmp_path / "c.bin").write_bytes(b"plain")
     assert sniff_archive(tmp_path / "c.bin") is None
+
+
+def test_tar_tree_over_the_buffer_limit_reads_files_in_a_second_pass(tmp_path, monkeypatch):
+    monkeypatch.setattr(fetching, "BUFFER_ARCHIVE_BYTES", 0)
+    archive = make_tar(tmp_path / "big.tar.gz", [tar_file("cat/1.png"), tar_file("dog/2.png")])
+    with open_tree(archive, "tar") as tree:
+        assert tree.contents is None  # nothing held in memory
+        assert list(tree.iter_bytes({"cat/1.png": "c.png", "dog/2.png": "d.png"})) == [
+            ("c.png", b"xxx"),
+            ("d.png", b"xxx"),
+        ]

@@ -1,3 +1,7 @@
+"""stages/plot.py: the tables behind the figures, and main() writing each PNG with its CSV."""
+
+from __future__ import annotations
+
 from pathlib import Path
 
 import numpy as np
@@ -5,15 +9,21 @@ import pandas as pd
 import pytest
 
 from stages.errors import StageError
-from stages.plot import (
-    class_distribution,
-    confusion_counts,
-    main,
-    most_confident_misses,
-    read_curves,
-)
+from stages.plot import class_distribution, main, read_curves, sample_picks
 
+PARAMS_YAML = Path(__file__).parents[2] / "params.yaml"
 CLASSES = ["ant", "bee", "cat"]
+FIGURES = {
+    "training_curves",
+    "confusion_matrix",
+    "confusion_matrix_normalised",
+    "samples",
+    "class_distribution",
+    "misclassified",
+    "confidently_wrong",
+    "reliability",
+    "class_errors",
+}
 
 
 def predictions() -> pd.DataFrame:
@@ -23,15 +33,10 @@ def predictions() -> pd.DataFrame:
             "true_label": ["ant", "bee", "cat", "cat"],
             "predicted_label": ["ant", "ant", "ant", "cat"],
             "probability": [0.9, 0.55, 0.8, 0.7],
+            "true_index": [0, 1, 2, 2],
+            "predicted_index": [0, 0, 0, 2],
         }
     )
-
-
-def test_confusion_counts_is_square_over_every_class() -> None:
-    counts = confusion_counts(predictions(), CLASSES)
-    assert counts.shape == (3, 3)
-    assert counts.loc["cat", "ant"] == 1 and counts.loc["bee", "bee"] == 0
-    assert counts.to_numpy().sum() == 4
 
 
 def test_class_distribution_counts_each_split() -> None:
@@ -43,10 +48,9 @@ def test_class_distribution_counts_each_split() -> None:
     assert table.loc["ant", "train"] == 1 and table.loc["bee", "test"] == 0
 
 
-def test_misses_are_sorted_most_confident_first_with_their_test_position() -> None:
-    misses = most_confident_misses(predictions(), limit=5)
-    assert list(misses["path"]) == ["c", "b"]
-    assert list(misses["position"]) == [2, 1]
+def test_sample_picks_take_the_first_images_of_each_class() -> None:
+    picks = sample_picks(np.array([2, 0, 2, 2, 0]), CLASSES, per_class=2)
+    assert picks.values.tolist() == [["ant", 0, 1], ["ant", 1, 4], ["cat", 0, 0], ["cat", 1, 2]]
 
 
 def test_missing_training_log_is_named(tmp_path: Path) -> None:
@@ -54,11 +58,12 @@ def test_missing_training_log_is_named(tmp_path: Path) -> None:
         read_curves(tmp_path)
 
 
-def test_main_writes_every_figure_and_its_data(tmp_path: Path) -> None:
+def write_inputs(tmp_path: Path, test_images: int = 4) -> list[str]:
+    """split's folder, a 2-epoch DVCLive log and evaluate's predictions; main's arguments."""
     processed = tmp_path / "processed"
     processed.mkdir()
     rng = np.random.default_rng(0)
-    for split, n in (("train", 6), ("test", 4)):
+    for split, n in (("train", 6), ("test", test_images)):
         np.save(processed / f"{split}_images.npy", rng.integers(0, 255, (n, 8, 8, 3), np.uint8))
     np.save(processed / "train_labels.npy", np.array([0, 1, 2, 0, 1, 2]))
     (processed / "classes.json").write_text('["ant", "bee", "cat"]')
@@ -79,23 +84,41 @@ def test_main_writes_every_figure_and_its_data(tmp_path: Path) -> None:
             path.write_text(f"step\t{metric}\n0\t0.5\n1\t0.7\n")
     predictions().to_parquet(tmp_path / "predictions.parquet")
     out = tmp_path / "plots"
-    main(
-        [
-            str(processed),
-            str(live),
-            str(tmp_path / "predictions.parquet"),
-            str(out),
-            "--params",
-            str(Path(__file__).parents[2] / "params.yaml"),
-        ]
-    )
-    pngs = {p.name for p in out.glob("*.png")}
-    assert pngs == {
-        "training_curves.png",
-        "confusion_matrix.png",
-        "samples.png",
-        "class_distribution.png",
-        "misclassified.png",
-    }
-    assert all((out / name).stat().st_size > 1000 for name in pngs)
-    assert len(pd.read_csv(out / "misclassified.csv")) == 2
+    return [str(processed), str(live), str(tmp_path / "predictions.parquet"), str(out)]
+
+
+@pytest.fixture(scope="module")
+def plotted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """reports/plots from one main() run on the tiny inputs."""
+    root = tmp_path_factory.mktemp("plot")
+    main([*write_inputs(root), "--params", str(PARAMS_YAML)])
+    return root / "plots"
+
+
+def test_main_writes_every_figure_beside_its_data(plotted: Path) -> None:
+    assert {p.stem for p in plotted.glob("*.png")} == FIGURES
+    assert {p.stem for p in plotted.glob("*.csv")} == FIGURES
+    assert all((plotted / f"{name}.png").stat().st_size > 1000 for name in FIGURES)
+
+
+def test_galleries_show_true_label_prediction_and_probability(plotted: Path) -> None:
+    confident = pd.read_csv(plotted / "confidently_wrong.csv")
+    assert confident["path"].tolist() == ["c", "b"]  # 0.8 before 0.55
+    assert {"true_label", "predicted_label", "probability"} <= set(confident.columns)
+    assert len(pd.read_csv(plotted / "misclassified.csv")) == 2
+
+
+def test_normalised_confusion_rows_are_shares(plotted: Path) -> None:
+    shares = pd.read_csv(plotted / "confusion_matrix_normalised.csv", index_col=0)
+    assert shares.loc["cat"].tolist() == pytest.approx([0.5, 0.0, 0.5])
+
+
+def test_reliability_data_counts_every_test_image(plotted: Path) -> None:
+    reliability = pd.read_csv(plotted / "reliability.csv")
+    assert len(reliability) == 15 and reliability["images"].sum() == 4
+
+
+def test_test_images_not_matching_the_predictions_are_refused(tmp_path: Path) -> None:
+    arguments = write_inputs(tmp_path, test_images=3)
+    with pytest.raises(StageError, match="holds 3 images but the predictions 4"):
+        main([*arguments, "--params", str(PARAMS_YAML)])

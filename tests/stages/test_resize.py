@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from stages import parallel
 from stages.errors import StageError
 from stages.params import ResizeParams
 from stages.resize import grayscale_mask, load_and_resize, resize_all, to_array, valid_rows
@@ -115,6 +116,17 @@ def test_resize_all_skips_files_not_asked_for():
     assert images[:, 0, 0, 0].tolist() == [10]
 
 
+def test_resize_all_in_worker_processes_matches_in_process(monkeypatch):
+    stored = [(f"{i}.png", gray_png(i * 20)) for i in range(7)]
+    params = ResizeParams(image_size=(8, 8), color_mode="L")
+    expected = resize_all(stored, [p for p, _ in stored], params)
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 3)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    assert (resize_all(stored, [p for p, _ in stored], params) == expected).all()
+    assert expected[:, 0, 0, 0].tolist() == [i * 20 for i in range(7)]
+
+
 def test_resize_all_names_a_file_missing_from_the_store():
     with pytest.raises(StageError, match="1 of the manifest's images .* 'b.png'"):
         resize_all([("a.png", gray_png(10))], ["a.png", "b.png"], ResizeParams())
@@ -174,8 +186,5 @@ def test_grayscale_mask_finds_equal_channel_images() -> None:
 def test_resize_decodes_like_validate_transparent_pixels_become_white(tmp_path) -> None:
     path = tmp_path / "clear.png"
     Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(path)
-    path_back, array = load_and_resize(
-        ("clear.png", path.read_bytes()), ResizeParams(image_size=(8, 8))
-    )
-    assert path_back == "clear.png"
+    array = load_and_resize(("clear.png", path.read_bytes()), ResizeParams(image_size=(8, 8)))
     assert (array == 255).all()

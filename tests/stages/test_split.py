@@ -11,7 +11,7 @@ import pytest
 from stages.artifacts import read_json, write_json
 from stages.errors import StageError
 from stages.params import SplitParams
-from stages.split import SPLITS, main, make_splits, map_hierarchy
+from stages.split import SPLITS, class_quotas, main, make_splits, map_hierarchy
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 CLASSES = [f"c{k}" for k in range(10)]
@@ -325,3 +325,19 @@ def test_main_writes_hierarchy_json_from_the_dataset(tmp_path):
     write_json({"hierarchy": groups}, dataset)
     out = run_main(tmp_path, synthetic_index(), "processed", "--dataset", str(dataset))
     assert read_json(out / "hierarchy.json") == groups
+
+
+# --- class_quotas ----------------------------------------------------------------------------
+
+
+def test_quotas_are_proportional_and_add_up_exactly():
+    quotas = class_quotas(np.array([500, 300, 200]), 100)
+    assert quotas.tolist() == [50, 30, 20]
+    # 7 of 3 equal classes: the remainder goes to the earliest classes.
+    assert class_quotas(np.array([10, 10, 10]), 7).tolist() == [3, 2, 2]
+
+
+def test_every_class_gives_one_and_keeps_one():
+    quotas = class_quotas(np.array([1000, 2, 3]), 300)
+    assert quotas.sum() == 300
+    assert quotas[1] == 1 and 1 <= quotas[2] <= 2

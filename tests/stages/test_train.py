@@ -4,10 +4,14 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import yaml
 
 from stages.errors import StageError
 from stages.params import TrainParams
 from stages.train import fit, main, make_optimizer
+from tests.stages.test_training_callbacks import FakeClock
+
+PARAMS_YAML = Path(__file__).parents[2] / "params.yaml"
 
 
 def toy_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -23,24 +27,26 @@ def small(**overrides: object) -> TrainParams:
 
 
 def test_fit_learns_a_separable_toy_problem() -> None:
-    model, history = fit(toy_split(64, 0), toy_split(32, 1), 2, small(epochs=5))
-    assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
-    assert len(history["loss"]) == 5
-    assert history["val_accuracy"][-1] >= 0.9
+    training = fit(toy_split(64, 0), toy_split(32, 1), 2, small(epochs=5))
+    history = training.history
+    assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert len(history["loss"]) == 5 and len(training.seconds_per_epoch) == 5
+    assert max(history["val_accuracy"]) >= 0.9 and training.stopped_by == "epochs"
 
 
 def test_same_seed_gives_same_weights() -> None:
-    first, _ = fit(toy_split(32, 0), toy_split(16, 1), 2, small())
-    second, _ = fit(toy_split(32, 0), toy_split(16, 1), 2, small())
+    first = fit(toy_split(32, 0), toy_split(16, 1), 2, small()).model
+    second = fit(toy_split(32, 0), toy_split(16, 1), 2, small()).model
     for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
-def test_sgd_optimizer_uses_nesterov_momentum() -> None:
+def test_sgd_optimizer_uses_the_configured_momentum_and_nesterov() -> None:
     optimizer = make_optimizer(small(optimizer="sgd", momentum=0.8, learning_rate=0.05))
     assert isinstance(optimizer, keras.optimizers.SGD)
     assert optimizer.nesterov and optimizer.momentum == pytest.approx(0.8)
     assert float(optimizer.learning_rate) == pytest.approx(0.05)
+    assert not make_optimizer(small(optimizer="sgd", nesterov=False)).nesterov
 
 
 def test_adam_is_the_default_optimizer() -> None:
@@ -53,6 +59,85 @@ def test_empty_validation_split_is_refused() -> None:
         fit(toy_split(16, 0), empty, 2, small())
 
 
+def first_epoch_loss(train: tuple[np.ndarray, np.ndarray], **overrides: object) -> float:
+    params = small(epochs=1, batch_size=64, learning_rate=1e-9, **overrides)  # ~no learning
+    return fit(train, toy_split(8, 1), 2, params).history["loss"][0]
+
+
+def test_balanced_class_weights_change_the_loss_on_imbalanced_data() -> None:
+    images, labels = toy_split(64, 0)
+    keep = (labels == 0) | (np.arange(64) < 8)  # 32 dark, 4 bright
+    imbalanced = (images[keep], labels[keep])
+    plain = first_epoch_loss(imbalanced)
+    assert first_epoch_loss(imbalanced, class_weight="balanced") != pytest.approx(plain, rel=1e-3)
+
+
+@pytest.fixture(scope="module")
+def plain_loss() -> float:
+    return first_epoch_loss(toy_split(32, 0))
+
+
+def test_label_smoothing_changes_the_loss(plain_loss: float) -> None:
+    smoothed = first_epoch_loss(toy_split(32, 0), label_smoothing=0.3)
+    assert smoothed != pytest.approx(plain_loss, rel=1e-3)
+
+
+def test_l2_regularisation_adds_to_the_loss(plain_loss: float) -> None:
+    assert first_epoch_loss(toy_split(32, 0), regularization={"l2": 0.01}) > plain_loss
+
+
+def test_early_stopping_stops_and_keeps_the_best_epoch() -> None:
+    # Rate 10 with Adam wrecks the model after its first epoch: val accuracy cannot improve.
+    params = small(epochs=8, learning_rate=10.0, early_stopping={"patience": 1})
+    training = fit(toy_split(32, 0), toy_split(16, 1), 2, params)
+    val = training.history["val_accuracy"]
+    assert training.stopped_by == "early_stopping" and len(val) < 8
+    x_val, y_val = toy_split(16, 1)
+    predicted = training.model.predict(x_val, verbose=0).argmax(axis=1)
+    assert np.mean(predicted == y_val) == pytest.approx(max(val))
+
+
+def test_max_minutes_stops_cleanly_keeping_the_best_model() -> None:
+    params = small(epochs=20, max_minutes=1)
+    training = fit(toy_split(32, 0), toy_split(16, 1), 2, params, clock=FakeClock(step=10))
+    assert training.stopped_by == "max_minutes" and len(training.history["loss"]) < 20
+
+
+def test_fine_tune_phase_runs_its_epochs_at_the_lower_rate() -> None:
+    params = small(
+        epochs=2, learning_rate=0.01, fine_tune={"epochs": 2, "learning_rate_fraction": 0.1}
+    )
+    training = fit(toy_split(32, 0), toy_split(16, 1), 2, params)
+    assert training.history["learning_rate"] == pytest.approx([0.01, 0.01, 0.001, 0.001])
+    assert training.fine_tune_epochs == 2 and len(training.seconds_per_epoch) == 4
+
+
+def test_fine_tune_phase_turns_on_augmentation_kept_for_it() -> None:
+    params = small(
+        epochs=1, augmentation={"flip": True, "phases": "fine_tune"}, fine_tune={"epochs": 1}
+    )
+    model = fit(toy_split(32, 0), toy_split(16, 1), 2, params).model
+    assert model.get_layer("augmentation").active
+
+
+def test_schedule_moves_the_logged_learning_rate() -> None:
+    params = small(
+        epochs=3, learning_rate=0.01, schedule={"name": "step", "step_epochs": 1, "factor": 0.5}
+    )
+    rates = fit(toy_split(32, 0), toy_split(16, 1), 2, params).history["learning_rate"]
+    assert rates == pytest.approx([0.005, 0.0025, 0.00125])  # the rate after each epoch's last step
+
+
+def test_reduce_on_plateau_lowers_the_rate() -> None:
+    params = small(
+        epochs=4,
+        learning_rate=10.0,
+        schedule={"name": "reduce_on_plateau", "patience": 1, "factor": 0.5},
+    )
+    rates = fit(toy_split(32, 0), toy_split(16, 1), 2, params).history["learning_rate"]
+    assert rates[0] == pytest.approx(10.0) and rates[-1] < 10.0
+
+
 def test_main_writes_model_provenance_and_live_log(tmp_path: Path) -> None:
     processed = tmp_path / "processed"
     processed.mkdir()
@@ -61,13 +146,10 @@ def test_main_writes_model_provenance_and_live_log(tmp_path: Path) -> None:
         np.save(processed / f"{split}_images.npy", images)
         np.save(processed / f"{split}_labels.npy", labels)
     (processed / "classes.json").write_text('["dark", "bright"]')
+    raw = yaml.safe_load(PARAMS_YAML.read_text())
+    raw["train"] = {"model": "mlp", "epochs": 2, "batch_size": 16}
     params = tmp_path / "params.yaml"
-    params.write_text(
-        (Path(__file__).parents[2] / "params.yaml")
-        .read_text()
-        .replace("model: cnn_basic", "model: mlp")
-        .replace("epochs: 8", "epochs: 2")
-    )
+    params.write_text(yaml.safe_dump(raw))
     model_path = tmp_path / "models" / "model.keras"
     main([str(processed), str(model_path), str(tmp_path / "train"), "--params", str(params)])
 
@@ -77,6 +159,13 @@ def test_main_writes_model_provenance_and_live_log(tmp_path: Path) -> None:
     assert info["classes"] == ["dark", "bright"]
     assert info["epochs_run"] == 2 and info["input_shape"] == [8, 8, 1]
     assert {"tensorflow", "keras", "numpy", "python"} <= set(info["versions"])
+    assert set(info["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    best = info["best_epoch"] - 1
+    assert info["best_val_accuracy"] == max(info["history"]["val_accuracy"])
+    assert info["train_accuracy_at_best_epoch"] == info["history"]["accuracy"][best]
+    assert info["stopped_by"] == "epochs" and len(info["seconds_per_epoch"]) == 2
     for phase in ("train", "eval"):
         log = (tmp_path / "train" / "plots" / "metrics" / phase / "accuracy.tsv").read_text()
         assert len(log.strip().splitlines()) == 3  # header + one row per epoch
+    rates = (tmp_path / "train" / "plots" / "metrics" / "train" / "learning_rate.tsv").read_text()
+    assert len(rates.strip().splitlines()) == 3

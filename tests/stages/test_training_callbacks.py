@@ -1,0 +1,66 @@
+"""stages/training_callbacks.py, driven by a fake clock: no test waits for real time."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from stages.training_callbacks import EpochTimer, LearningRateLogger, TimeBudget
+
+
+class FakeClock:
+    """Each reading is `step` seconds after the previous one."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def tiny_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    return model
+
+
+def run(callback: keras.callbacks.Callback, epochs: int = 10) -> dict[str, list[float]]:
+    x = np.zeros((8, 2), np.float32)
+    return (
+        tiny_model()
+        .fit(x, x[:, :1], batch_size=4, epochs=epochs, callbacks=[callback], verbose=0)
+        .history
+    )
+
+
+def test_time_budget_stops_training_once_spent() -> None:
+    budget = TimeBudget(max_minutes=1, clock=FakeClock(step=10))  # 10 s per clock reading
+    history = run(budget)
+    assert budget.stopped and 1 <= len(history["loss"]) < 10
+
+
+def test_time_budget_leaves_a_fast_run_alone() -> None:
+    budget = TimeBudget(max_minutes=60, clock=FakeClock(step=0.001))
+    assert len(run(budget, epochs=3)["loss"]) == 3 and not budget.stopped
+
+
+def test_time_budget_stops_before_an_epoch_that_would_not_fit() -> None:
+    clock = FakeClock(step=0)
+    budget = TimeBudget(max_minutes=1, clock=clock)
+    budget.set_model(tiny_model())
+    budget.on_train_begin()
+    clock.now = 35  # one epoch took 35 s: a second would end at 70 s, past the 60 s budget
+    budget.on_epoch_end(0)
+    assert budget.stopped
+
+
+def test_epoch_timer_records_each_epoch() -> None:
+    timer = EpochTimer(clock=FakeClock(step=2))
+    run(timer, epochs=3)
+    assert timer.seconds == [2, 2, 2]
+
+
+def test_learning_rate_logger_adds_the_rate_to_the_history() -> None:
+    assert run(LearningRateLogger(), epochs=2)["learning_rate"] == pytest.approx([0.01, 0.01])
