@@ -90,7 +90,14 @@ def run_dvc_repro(project: Path) -> dict[str, dict[str, float]]:
     """The whole pipeline as a user runs it: `dvc repro` in a fresh git + DVC repository."""
     bin_dir = str(Path(sys.executable).parent)
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"  # dvc.yaml runs `python`
-    for command in (["git", "init", "-q"], ["dvc", "init", "-q"]):
+    identity = ["-c", "user.name=imgflow bench", "-c", "user.email=bench@imgflow.invalid"]
+    # DVCLive needs a commit to compare against: it fails in a repository with none.
+    for command in (
+        ["git", "init", "-q"],
+        ["dvc", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", *identity, "commit", "-q", "-m", "benchmark project"],
+    ):
         subprocess.run(command, cwd=project, check=True)
     seconds, peak = run_measured(["dvc", "repro"], project)
     print(f"dvc repro: {seconds:8.2f}s  peak {peak / 2**20:7.1f} MB", flush=True)
