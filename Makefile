@@ -8,11 +8,11 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: setup run test lint format lock clean
 
+# Bytecode is compiled at install: the environment may set PYTHONDONTWRITEBYTECODE, and without
+# .pyc files every process recompiles its imports (great_expectations 12 s instead of 5 s).
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	# Compile bytecode at install: the environment may set PYTHONDONTWRITEBYTECODE, and without
-	# .pyc files every process recompiles its imports (great_expectations 12 s instead of 5 s).
 	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --editable .
 	@touch $@
