@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -52,13 +51,6 @@ class Decoded:
     image: Image.Image  # mode RGB or L, fully loaded, EXIF orientation applied
     format: str  # the real format judged from content (PNG, JPEG, ...), never the file suffix
     source_mode: str  # the mode stored in the file (CMYK, P, I;16, ...)
-
-
-def decode(
-    path: Path | str, max_pixels: int = PILLOW_MAX_PIXELS, background: int = WHITE
-) -> Image.Image:
-    """The image at `path` as a loaded RGB or L image; raises `ImageRejected` for a bad file."""
-    return decode_bytes(Path(path).read_bytes(), max_pixels, background).image
 
 
 def decode_bytes(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from itertools import islice
@@ -16,11 +16,6 @@ Result = TypeVar("Result")
 PARALLEL_FROM = 2000  # below this many items a process pool costs more than it saves
 CHUNK = 256  # items per task: large enough to amortise the pickling of each call
 IN_FLIGHT_PER_WORKER = 4  # chunks queued per worker: keeps cores busy, bounds memory
-
-
-def map_files(fn: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
-    """`[fn(item) for item in items]`, in order, on every core when there are enough items."""
-    return list(map_stream(fn, items, len(items)))
 
 
 def map_stream(

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from stages.errors import StageError
-from stages.imaging import ImageRejected, decode, decode_bytes
+from stages.imaging import ImageRejected, decode_bytes
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -51,7 +51,7 @@ def test_png_content_named_jpg_is_judged_by_content(tmp_path):
     path.write_bytes(encode(Image.new("RGB", (3, 2), (1, 2, 3)), "PNG"))
     decoded = decode_bytes(path.read_bytes())
     assert decoded.format == "PNG"
-    assert decode(path).getpixel((0, 0)) == (1, 2, 3)
+    assert decoded.image.getpixel((0, 0)) == (1, 2, 3)
 
 
 def test_cmyk_jpeg_becomes_rgb():
@@ -147,8 +147,6 @@ def test_refuses_to_run_with_load_truncated_images(monkeypatch):
         decode_bytes(noise_jpeg())
 
 
-def test_decode_reads_a_path_and_returns_a_loaded_image(tmp_path):
-    path = tmp_path / "a.png"
-    path.write_bytes(encode(Image.new("RGB", (2, 2), (9, 8, 7)), "PNG"))
-    image = decode(path)
+def test_decode_bytes_returns_a_loaded_image():
+    image = decode_bytes(encode(Image.new("RGB", (2, 2), (9, 8, 7)), "PNG")).image
     assert image.mode == "RGB" and image.getpixel((1, 1)) == (9, 8, 7)

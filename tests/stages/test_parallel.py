@@ -7,7 +7,7 @@ import os
 import pytest
 
 from stages import parallel
-from stages.parallel import map_files, map_stream
+from stages.parallel import map_stream
 
 
 def square(value: int) -> int:
@@ -27,13 +27,17 @@ def forced_pool(monkeypatch):
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
 
 
+def map_all(fn, items: list[int]) -> list[int]:
+    return list(map_stream(fn, items, len(items)))
+
+
 def test_small_inputs_run_in_this_process():
-    assert set(map_files(worker_pid, list(range(5)))) == {os.getpid()}
+    assert set(map_all(worker_pid, list(range(5)))) == {os.getpid()}
 
 
 def test_pool_keeps_input_order(forced_pool):
-    assert map_files(square, list(range(20))) == [i * i for i in range(20)]
-    assert os.getpid() not in set(map_files(worker_pid, list(range(6))))
+    assert map_all(square, list(range(20))) == [i * i for i in range(20)]
+    assert os.getpid() not in set(map_all(worker_pid, list(range(6))))
 
 
 def test_stream_is_read_lazily_a_few_chunks_ahead(forced_pool):
