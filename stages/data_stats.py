@@ -6,33 +6,63 @@ Written to reports/data_stats.json as nested mappings of numbers only (no lists)
 
 from __future__ import annotations
 
-import array
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from stages.download import ALL_SPLITS
 
 CHANNELS = ("R", "G", "B")
-_LEVELS = np.arange(256, dtype=np.int64)
-_LEVELS_AND_SQUARES = np.stack([_LEVELS, _LEVELS**2], axis=1)
+_BLOCK_PIXELS = 1 << 20  # pixels converted to float64 at once: 24 MB for RGB
+_STACK_PIXELS = 64 * 64  # images up to this size are summed stacked with others of their shape
 
 
-def channel_sums(image: Image.Image) -> tuple[float, ...]:
-    """Per-channel sum and sum of squares (R, G, B, then R², G², B²) of an RGB or L image.
+def channel_sums(pixels: np.ndarray) -> tuple[float, ...]:
+    """Per-channel sum and sum of squares (R, G, B, then R², G², B²) of uint8 RGB (H x W x 3)
+    or grey (H x W) pixels.
 
-    Computed from Pillow's 256-bin histogram: exact (int64 holds 255² x 2^36 pixels), and no
-    pixel-sized temporary array even for a huge photo. array.array converts the histogram list
-    in C, 12 us faster per image than numpy. An L image counts as R = G = B = grey, what resize
-    feeds an RGB model.
+    As float64 matrix products (a ones-vector product and the Gram matrix's diagonal): exact,
+    since every partial sum of a block stays far below 2^53, and 3x faster than a histogram for
+    a small image. A big photo goes a block of rows at a time, so the float copy stays small.
+    An L image counts as R = G = B = grey, what resize feeds an RGB model.
     """
-    hist = np.frombuffer(array.array("q", image.histogram()), dtype=np.int64).reshape(-1, 256)
-    sums = (hist @ _LEVELS_AND_SQUARES).astype(np.float64)  # channels x (sum, sum of squares)
-    if len(sums) == 1:
-        sums = np.repeat(sums, 3, axis=0)
-    return (*sums[:, 0].tolist(), *sums[:, 1].tolist())
+    flat = pixels.reshape(-1, 3 if pixels.ndim == 3 else 1)
+    sums = np.zeros(flat.shape[1])
+    squares = np.zeros(flat.shape[1])
+    for start in range(0, len(flat), _BLOCK_PIXELS):
+        block = flat[start : start + _BLOCK_PIXELS].astype(np.float64)
+        sums += np.ones(len(block)) @ block
+        squares += (block.T @ block).diagonal()
+    if flat.shape[1] == 1:
+        sums, squares = np.repeat(sums, 3), np.repeat(squares, 3)
+    return (*sums.tolist(), *squares.tolist())
+
+
+def channel_sums_of_each(images: Sequence[np.ndarray | None]) -> np.ndarray:
+    """channel_sums of every image, rows x 6 (zeros for None, a file that did not decode).
+
+    Small images of one shape are stacked and summed in one pass: per image, numpy's call
+    overhead is most of the cost of a 32x32 image's sums.
+    """
+    sums = np.zeros((len(images), 6))
+    rows_by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for row, pixels in enumerate(images):
+        if pixels is None:
+            continue
+        if pixels.shape[0] * pixels.shape[1] > _STACK_PIXELS:
+            sums[row] = channel_sums(pixels)
+        else:
+            rows_by_shape[pixels.shape].append(row)
+    for shape, rows in rows_by_shape.items():
+        channels = shape[2] if len(shape) == 3 else 1
+        stack = np.stack([images[row] for row in rows]).reshape(len(rows), -1, channels)
+        stack = stack.astype(np.float64)
+        both = np.concatenate([stack.sum(axis=1), np.einsum("npc,npc->nc", stack, stack)], axis=1)
+        sums[rows] = both if channels == 3 else np.repeat(both, 3, axis=1)
+    return sums
 
 
 def _summary(values: pd.Series) -> dict[str, float]:

@@ -3,6 +3,12 @@
 Shared by validate (which judges every file) and resize (which decodes the files validate
 accepted), so both see exactly the same pixels. Cheap to call per file: no global state is set
 per call and nothing is imported lazily.
+
+Plain JPEGs (the bulk of most datasets) are decoded by simplejpeg: the same libjpeg-turbo and
+settings as Pillow's decoder, so the same pixels, but without Pillow's Python-level header
+parsing, which is most of the cost of a small image (CIFAR-10: 19 us a file instead of 135 us).
+Everything else, and every JPEG libjpeg-turbo warns about, goes through Pillow, so truncated and
+corrupt files are judged exactly as Pillow judges them.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import simplejpeg
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from stages.errors import StageError
@@ -33,6 +40,13 @@ DECODE_REASONS: tuple[Reason, ...] = (
 # files would only repeat that, once per process, on stderr.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
+_JPEG_START = b"\xff\xd8"  # SOI marker
+# JPEG colour spaces the fast path takes: simplejpeg's output colour space, Pillow's mode.
+# CMYK and YCCK are left to Pillow, which undoes Adobe's inverted CMYK.
+_PLAIN_JPEG_SPACES = {"YCbCr": ("RGB", "RGB"), "RGB": ("RGB", "RGB"), "Gray": ("GRAY", "L")}
+# Markers of JPEGs that need Pillow: EXIF (it may rotate the image) and multi-picture files.
+_PILLOW_JPEG_MARKERS = (b"Exif\x00\x00", b"MPF\x00")
+
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 
@@ -48,9 +62,18 @@ class ImageRejected(StageError):
 
 @dataclass(frozen=True)
 class Decoded:
-    image: Image.Image  # mode RGB or L, fully loaded, EXIF orientation applied
+    pixels: np.ndarray  # uint8, H x W x 3 (RGB) or H x W (L); upright, no transparency
     format: str  # the real format judged from content (PNG, JPEG, ...), never the file suffix
     source_mode: str  # the mode stored in the file (CMYK, P, I;16, ...)
+
+    @property
+    def mode(self) -> str:
+        return "RGB" if self.pixels.ndim == 3 else "L"
+
+    @property
+    def image(self) -> Image.Image:
+        """The pixels as a Pillow image of mode RGB or L (for Pillow's resize and convert)."""
+        return Image.fromarray(self.pixels)
 
 
 def decode_bytes(
@@ -65,6 +88,9 @@ def decode_bytes(
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set: truncated files would pass")
     if not data:
         raise ImageRejected("empty_file", "zero-byte file")
+    plain = decode_plain_jpeg(data, max_pixels)
+    if plain is not None:
+        return plain
     _allow_pillow(max_pixels)
     try:
         image = Image.open(io.BytesIO(data))
@@ -92,11 +118,33 @@ def decode_bytes(
     except Exception as exc:
         raise ImageRejected("corrupt", f"{type(exc).__name__}: {exc}") from None
     try:
-        return Decoded(normalise(image, background), fmt, source_mode)
+        return Decoded(np.asarray(normalise(image, background)), fmt, source_mode)
     except Exception as exc:  # malformed EXIF or an exotic mode Pillow cannot convert
         raise ImageRejected(
             "corrupt", f"cannot convert {source_mode} image ({type(exc).__name__}: {exc})"
         ) from None
+
+
+def decode_plain_jpeg(data: bytes, max_pixels: int = PILLOW_MAX_PIXELS) -> Decoded | None:
+    """A YCbCr, RGB or grey JPEG without EXIF, decoded by libjpeg-turbo straight into numpy;
+    None for any file that needs Pillow instead (see the module's note).
+
+    Strict mode turns every libjpeg warning (a cut-off file, corrupt entropy data) into an
+    error, and any error hands the file to Pillow, which then accepts or rejects it as it would
+    have anyway. An image over `max_pixels` is also handed over, to be rejected from its header.
+    """
+    if not data.startswith(_JPEG_START) or any(m in data for m in _PILLOW_JPEG_MARKERS):
+        return None
+    try:
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+        spaces = _PLAIN_JPEG_SPACES.get(colorspace)
+        if spaces is None or width * height > max_pixels:
+            return None
+        pixels = simplejpeg.decode_jpeg(data, colorspace=spaces[0], strict=True)
+    except Exception:  # simplejpeg raises ValueError, but whatever it is, Pillow judges the file
+        return None
+    output_space, mode = spaces
+    return Decoded(pixels[..., 0] if output_space == "GRAY" else pixels, "JPEG", mode)
 
 
 def _allow_pillow(max_pixels: int) -> None:

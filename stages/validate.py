@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 
 from stages.artifacts import json_safe, read_json, write_json, write_parquet
-from stages.data_stats import channel_sums, dataset_stats, size_histogram
+from stages.data_stats import channel_sums_of_each, dataset_stats, size_histogram
 from stages.download import ALL_SPLITS, parse_layout
 from stages.errors import StageError, run_stage
 from stages.imaging import DECODE_REASONS, PILLOW_MAX_PIXELS, ImageRejected, decode_bytes
-from stages.parallel import map_stream
+from stages.parallel import map_chunks
 from stages.params import ValidateParams, load_params
 from stages.raw_store import iter_contents, read_paths
 
@@ -73,31 +73,29 @@ class FileFacts(NamedTuple):
     mode: str  # as stored in the file (CMYK, P, I;16, ...); decode makes it RGB or L
     reason: str  # "" or one of imaging.DECODE_REASONS
     error: str
-    sums: tuple[float, ...]  # data_stats.channel_sums of the decoded image, zeros if rejected
 
 
-_NO_SUMS = (0.0,) * 6
-
-
-def inspect_bytes(data: bytes, max_pixels: int = PILLOW_MAX_PIXELS) -> FileFacts:
-    """Hash a file's bytes, fully decode them, take the channel sums."""
+def inspect_bytes(
+    data: bytes, max_pixels: int = PILLOW_MAX_PIXELS
+) -> tuple[FileFacts, np.ndarray | None]:
+    """Hash a file's bytes and fully decode them: its facts, and its pixels (None if rejected)."""
     digest = hashlib.sha256(data).hexdigest()
     try:
         decoded = decode_bytes(data, max_pixels)
     except ImageRejected as exc:
-        return FileFacts(len(data), digest, "", 0, 0, "", exc.reason, exc.detail, _NO_SUMS)
-    image = decoded.image
-    return FileFacts(
-        len(data),
-        digest,
-        decoded.format,
-        image.width,
-        image.height,
-        decoded.source_mode,
-        "",
-        "",
-        channel_sums(image),
-    )
+        return FileFacts(len(data), digest, "", 0, 0, "", exc.reason, exc.detail), None
+    height, width = decoded.pixels.shape[:2]
+    facts = FileFacts(len(data), digest, decoded.format, width, height, decoded.source_mode, "", "")
+    return facts, decoded.pixels
+
+
+def inspect_chunk(
+    contents: list[bytes], max_pixels: int = PILLOW_MAX_PIXELS
+) -> tuple[list[FileFacts], np.ndarray]:
+    """inspect_bytes of a run of files, and their channel sums (rows x 6, zeros if rejected):
+    one array back per run, summed over the run's same-sized images at once."""
+    facts, pixels = zip(*(inspect_bytes(data, max_pixels) for data in contents), strict=True)
+    return list(facts), channel_sums_of_each(pixels)
 
 
 SLOW_IMPORTS = ("great_expectations", "stages.validation_report")  # GX ~5 s, matplotlib ~1 s
@@ -128,20 +126,21 @@ def scan(
     """Inspect every stored file of download's output, on every core, one read per file."""
     relpaths = read_paths(raw_dir)
     entries = parse_layout(relpaths)
-    facts = list(
-        map_stream(
-            partial(inspect_bytes, max_pixels=max_pixels),
+    chunks = list(
+        map_chunks(
+            partial(inspect_chunk, max_pixels=max_pixels),
             (content for _, content in iter_contents(raw_dir)),
             len(relpaths),
             after_start,
         )
     )
-    table = pd.DataFrame(facts, columns=FileFacts._fields).drop(columns="sums")
+    facts = [fact for chunk_facts, _ in chunks for fact in chunk_facts]
+    sums = np.concatenate([chunk_sums for _, chunk_sums in chunks]) if chunks else np.zeros((0, 6))
+    table = pd.DataFrame(facts, columns=FileFacts._fields)
     table.insert(0, "path", [e.relpath for e in entries])
     table.insert(1, "label", [e.label for e in entries])
     table.insert(2, "split", pd.Series([e.split for e in entries], dtype=object))
     table["status"] = np.where(table["reason"] == "", OK, QUARANTINED)
-    sums = np.array([f.sums for f in facts], dtype=np.float64).reshape(len(facts), 6)
     order = np.argsort(table["path"].to_numpy(), kind="stable")  # storage order -> by path
     return Scan(table[MANIFEST_COLUMNS].iloc[order].reset_index(drop=True), sums[order])
 

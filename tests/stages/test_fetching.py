@@ -275,8 +275,22 @@ def test_tar_tree_over_the_buffer_limit_reads_files_in_a_second_pass(tmp_path, m
     monkeypatch.setattr(fetching, "BUFFER_ARCHIVE_BYTES", 0)
     archive = make_tar(tmp_path / "big.tar.gz", [tar_file("cat/1.png"), tar_file("dog/2.png")])
     with open_tree(archive, "tar") as tree:
-        assert tree.contents is None  # nothing held in memory
+        assert tree.buffer is None  # nothing held in memory
         assert list(tree.iter_bytes({"cat/1.png": "c.png", "dog/2.png": "d.png"})) == [
             ("c.png", b"xxx"),
             ("d.png", b"xxx"),
         ]
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
+def test_tar_tree_slices_files_from_the_decompressed_archive(tmp_path, mode):
+    archive = tmp_path / "small.tar"
+    contents = {"cat/1.png": b"first", "dog/2.png": b"second file"}
+    with tarfile.open(archive, mode) as tar:
+        for name, data in contents.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with open_tree(archive, "tar") as tree:
+        assert tree.buffer is not None  # held in memory, uncompressed
+        assert dict(tree.iter_bytes({name: name for name in contents})) == contents

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from stages.errors import StageError
-from stages.imaging import ImageRejected, decode_bytes
+from stages.imaging import ImageRejected, decode_bytes, decode_plain_jpeg
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -150,3 +150,60 @@ def test_refuses_to_run_with_load_truncated_images(monkeypatch):
 def test_decode_bytes_returns_a_loaded_image():
     image = decode_bytes(encode(Image.new("RGB", (2, 2), (9, 8, 7)), "PNG")).image
     assert image.mode == "RGB" and image.getpixel((1, 1)) == (9, 8, 7)
+
+
+def pillow_pixels(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB") if image.mode != "L" else image)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"subsampling": "4:2:0"},
+        {"subsampling": "4:2:2"},
+        {"subsampling": "4:4:4"},
+        {"progressive": True},
+    ],
+)
+def test_plain_jpeg_fast_path_gives_pillows_pixels(options):
+    data = encode(Image.effect_noise((37, 29), 60).convert("RGB"), "JPEG", **options)
+    decoded = decode_plain_jpeg(data)
+    assert decoded is not None
+    assert (decoded.format, decoded.source_mode, decoded.image.mode) == ("JPEG", "RGB", "RGB")
+    assert np.array_equal(np.asarray(decoded.image), pillow_pixels(data))
+
+
+def test_plain_jpeg_fast_path_keeps_grey_as_l():
+    data = encode(Image.effect_noise((16, 12), 60), "JPEG")
+    decoded = decode_plain_jpeg(data)
+    assert decoded is not None and decoded.image.mode == "L" and decoded.source_mode == "L"
+    assert np.array_equal(np.asarray(decoded.image), pillow_pixels(data))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        encode(Image.new("CMYK", (4, 4), (0, 255, 255, 0)), "JPEG"),  # Pillow undoes Adobe CMYK
+        encode(Image.new("RGB", (6, 4)), "JPEG", exif=Image.Exif().tobytes()),  # may rotate
+        encode(Image.new("RGB", (4, 4)), "PNG"),
+        noise_jpeg()[:700],  # libjpeg warns "premature end": Pillow judges it
+    ],
+    ids=["cmyk", "exif", "png", "truncated"],
+)
+def test_files_needing_pillow_skip_the_fast_path(data):
+    assert decode_plain_jpeg(data) is None
+
+
+def test_fast_path_leaves_over_limit_jpegs_to_the_header_check():
+    data = encode(Image.new("RGB", (50, 40)), "JPEG")
+    assert decode_plain_jpeg(data, max_pixels=1999) is None
+    assert rejected(data, max_pixels=1999).reason == "too_large"
+
+
+def test_corrupt_scan_data_is_judged_as_pillow_judges_it():
+    data = bytearray(noise_jpeg())
+    middle = len(data) // 2
+    data[middle : middle + 4] = b"\xff\xd0\xff\xd0"  # stray restart markers: a libjpeg warning
+    assert decode_plain_jpeg(bytes(data)) is None
+    assert np.array_equal(np.asarray(decode_bytes(bytes(data)).image), pillow_pixels(bytes(data)))

@@ -183,6 +183,13 @@ def test_grayscale_mask_finds_equal_channel_images() -> None:
     assert grayscale_mask(np.concatenate([gray, color])).tolist() == [True, False]
 
 
+def test_grayscale_mask_checks_every_channel_in_every_block() -> None:
+    images = np.full((3, 2, 2, 3), 9, dtype=np.uint8)
+    images[1, 1, 1, 1] = 0  # green differs from red and blue
+    assert grayscale_mask(images, block=2).tolist() == [True, False, True]
+    assert grayscale_mask(images[:0]).tolist() == []
+
+
 def test_resize_decodes_like_validate_transparent_pixels_become_white(tmp_path) -> None:
     path = tmp_path / "clear.png"
     Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(path)

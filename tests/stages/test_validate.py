@@ -179,7 +179,8 @@ def test_junk_is_never_a_class_or_an_image_but_is_listed(bad_raw):
 
 def test_inspect_bytes_hashes_and_describes():
     data = distinct_png(1)
-    facts = inspect_bytes(data)
+    facts, pixels = inspect_bytes(data)
+    assert pixels is not None and pixels.shape == (6, 8, 3)
     assert (facts.format, facts.width, facts.height, facts.mode) == ("PNG", 8, 6, "RGB")
     assert facts.sha256 == hashlib.sha256(data).hexdigest()
     assert facts.bytes == len(data) and facts.reason == ""

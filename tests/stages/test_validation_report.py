@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from stages.data_stats import channel_sums, dataset_stats, size_histogram
+from stages.data_stats import channel_sums, channel_sums_of_each, dataset_stats, size_histogram
 from stages.validation_report import render_html, sizes_csv, write_report_dir
 
 
@@ -123,9 +123,25 @@ def test_size_histogram_counts_widths_and_heights_in_shared_bins():
 
 
 def test_channel_sums_treat_grey_as_equal_channels():
-    rgb = channel_sums(Image.new("RGB", (2, 1), (10, 20, 30)))
+    rgb = channel_sums(np.asarray(Image.new("RGB", (2, 1), (10, 20, 30))))
     assert rgb == (20.0, 40.0, 60.0, 200.0, 800.0, 1800.0)
-    assert channel_sums(Image.new("L", (1, 1), 7)) == (7.0, 7.0, 7.0, 49.0, 49.0, 49.0)
+    assert channel_sums(np.asarray(Image.new("L", (1, 1), 7))) == (7.0, 7.0, 7.0, 49.0, 49.0, 49.0)
+
+
+def test_channel_sums_of_each_match_one_by_one_for_mixed_images():
+    rng = np.random.default_rng(0)
+    images = [
+        rng.integers(0, 256, (4, 5, 3), dtype=np.uint8),
+        None,  # a file that did not decode
+        rng.integers(0, 256, (4, 5, 3), dtype=np.uint8),  # stacked with the first
+        rng.integers(0, 256, (3, 3), dtype=np.uint8),  # grey
+        rng.integers(0, 256, (70, 70, 3), dtype=np.uint8),  # too big to stack
+    ]
+    sums = channel_sums_of_each(images)
+    assert sums.shape == (5, 6)
+    assert sums[1].tolist() == [0.0] * 6
+    for row in (0, 2, 3, 4):
+        assert sums[row].tolist() == list(channel_sums(images[row]))
 
 
 def test_dataset_stats_are_numbers_in_nested_mappings():
@@ -141,8 +157,8 @@ def test_dataset_stats_are_numbers_in_nested_mappings():
     )
     sums = np.array(
         [
-            channel_sums(Image.new("RGB", (2, 1), (10, 20, 30))),
-            channel_sums(Image.new("L", (1, 1), 40)),
+            channel_sums(np.asarray(Image.new("RGB", (2, 1), (10, 20, 30)))),
+            channel_sums(np.asarray(Image.new("L", (1, 1), 40))),
         ]
     )
     stats = dataset_stats(usable, sums)
