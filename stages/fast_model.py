@@ -21,6 +21,10 @@ from stages.model_parts import BN_MOMENTUM, ModelOptions, probabilities, stem
 # (no AMX or AVX-512 BF16 here: oneDNN emulates it).
 STEM_WIDTH = 24
 GROUP_WIDTHS = (48, 96, 192)
+# The pooled features are summed residual ReLU outputs, several units large; scaled down before
+# the softmax head so the first high-rate steps do not blow up the logits (airbench scales its
+# logits by 1/9 for the same reason). Without it, lr 0.2 diverged in the first epoch (loss 12).
+HEAD_SCALE = 1 / 8
 
 
 def _conv_bn_relu(
@@ -43,5 +47,6 @@ def fast(input_shape: tuple[int, int, int], n_classes: int, options: ModelOption
         x = _conv_bn_relu(x, filters, options, pool=True)
         x = layers.Add()([x, _conv_bn_relu(x, filters, options, pool=False)])
     x = layers.GlobalMaxPooling2D()(x)
+    x = layers.Rescaling(HEAD_SCALE, name="head_scale")(x)
     x = layers.Dropout(options.rate(0.0))(x)
     return keras.Model(inputs, probabilities(x, n_classes, options), name="fast")

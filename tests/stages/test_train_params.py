@@ -29,7 +29,7 @@ def train_error(**train: Any) -> str:
 
 def test_left_out_keys_take_the_presets_defaults() -> None:
     params = parse_train(model="fast")
-    assert params.optimizer == "sgd" and params.batch_size == 512
+    assert params.optimizer == "sgd" and params.batch_size == 128
     assert params.schedule.name == "one_cycle" and params.label_smoothing == 0.2
     assert params.augmentation.flip and params.augmentation.translate == 2
 
