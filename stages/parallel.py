@@ -34,6 +34,7 @@ def map_chunks(
     items: Iterable[Item],
     count: int,
     after_start: Callable[[], None] | None = None,
+    worker_niceness: int = 0,
 ) -> Iterator[Result]:
     """`fn` of each run of CHUNK consecutive items, in order, on every core when `count` (the
     items' number) is large. One result per chunk lets a worker send back one array, not many.
@@ -41,7 +42,8 @@ def map_chunks(
     Items are read lazily and at most a few chunks per worker are in flight, so a stream of file
     contents is never held in memory whole. `after_start` runs once the worker processes exist:
     work started there (a slow import in a thread) overlaps the pool's, and threads started after
-    the fork cannot leave a held lock in a worker.
+    the fork cannot leave a held lock in a worker. `worker_niceness` (0-19) lowers the workers'
+    CPU priority, so that work of `after_start` the caller waits on longer gets a core first.
     """
     iterator = iter(items)
     chunks = iter(lambda: list(islice(iterator, CHUNK)), [])
@@ -51,7 +53,9 @@ def map_chunks(
             after_start()
         yield from map(fn, chunks)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=os.nice, initargs=(worker_niceness,)
+    ) as pool:
         pending: deque[Future[Result]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(fn, chunk))

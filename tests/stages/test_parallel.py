@@ -7,7 +7,7 @@ import os
 import pytest
 
 from stages import parallel
-from stages.parallel import map_stream
+from stages.parallel import map_chunks, map_stream
 
 
 def square(value: int) -> int:
@@ -16,6 +16,10 @@ def square(value: int) -> int:
 
 def worker_pid(_: int) -> int:
     return os.getpid()
+
+
+def worker_niceness(_: list[int]) -> int:
+    return os.nice(0)
 
 
 @pytest.fixture
@@ -64,3 +68,10 @@ def test_after_start_runs_once(monkeypatch, forced_pool, use_pool):
         i * i for i in range(7)
     ]
     assert calls == [1]
+
+
+def test_worker_niceness_lowers_only_the_workers_priority(forced_pool):
+    own = os.nice(0)
+    niceness = list(map_chunks(worker_niceness, range(6), 6, worker_niceness=5))
+    assert niceness == [min(own + 5, 19)] * 2
+    assert os.nice(0) == own
