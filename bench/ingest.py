@@ -126,6 +126,31 @@ def prepare_project(archive: Path, max_per_class: int | None) -> Path:
     return project
 
 
+# CPU features that change what is fast here: oneDNN runs bfloat16 natively only with
+# AVX-512 BF16 or AMX, and emulates it (>10x slower) on AVX2.
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def machine() -> dict[str, object]:
+    """The CPU the figures were measured on: sessions do not always get the same one."""
+    model, flags = platform.processor(), set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "isa": [flag for flag in ISA_FLAGS if flag in flags],
+        "platform": platform.platform(),
+    }
+
+
 def versions() -> dict[str, str]:
     import numpy
     import pandas
@@ -186,7 +211,7 @@ def main() -> None:
         "ratio_to_baseline": round(total / baseline_seconds, 2),
         "peak_rss_mb": peak_mb,
         "targets": {"ratio_to_baseline": 3.0, "peak_rss_mb": 2048},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": machine(),
         "versions": versions(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import shutil
 import subprocess
@@ -32,7 +31,15 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import DEFAULT_ARCHIVE, RESULTS, ROOT, WORK, run_measured, versions  # noqa: E402
+from ingest import (  # noqa: E402
+    DEFAULT_ARCHIVE,
+    RESULTS,
+    ROOT,
+    WORK,
+    machine,
+    run_measured,
+    versions,
+)
 
 STAGES = ("download", "validate", "resize", "split", "train", "evaluate")
 
@@ -166,7 +173,7 @@ def main() -> None:
         **measured,
         "stages": stages,
         "load_average_1min_at_start": round(load_at_start, 2),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": machine(),
         "versions": {**versions(), **measured.pop("train_versions")},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

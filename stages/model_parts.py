@@ -8,7 +8,7 @@ import keras
 from keras import layers
 
 from stages.augment import Augmentation
-from stages.train_params import AugmentationParams, TransferParams
+from stages.train_params import AugmentationParams, FastParams, TransferParams
 
 # Keras' default 0.99 lets the moving statistics lag far behind the weights on small datasets
 # (a few hundred steps in all): validation accuracy then sits near chance while training
@@ -27,6 +27,7 @@ class ModelOptions:
     mixed_precision: bool = False  # bfloat16 compute, float32 weights and probabilities
     # Random weights by default: nothing can be downloaded on the machines the tests run on.
     transfer: TransferParams = field(default_factory=lambda: TransferParams(weights=None))
+    fast: FastParams = field(default_factory=FastParams)
 
     def rate(self, preset_rate: float) -> float:
         return preset_rate if self.dropout is None else self.dropout

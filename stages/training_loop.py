@@ -57,6 +57,7 @@ def model_options(params: TrainParams) -> ModelOptions:
         l2=params.regularization.l2,
         mixed_precision=params.mixed_precision == "bfloat16",
         transfer=params.transfer,
+        fast=params.fast,
     )
 
 

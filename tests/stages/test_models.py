@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from stages.models import BN_MOMENTUM, PRESETS, ModelOptions, build_model, load_model
-from stages.train_params import AugmentationParams, TrainParams, TransferParams
+from stages.train_params import AugmentationParams, FastParams, TrainParams, TransferParams
 from stages.training_loop import fit, unfreeze_for_fine_tuning
 
 TINY_TRANSFER = TransferParams(weights=None, alpha=0.35, input_size=32)
@@ -68,6 +68,13 @@ def test_mixed_precision_computes_in_bfloat16_and_outputs_float32() -> None:
     assert {layer.compute_dtype for layer in convs} == {"bfloat16"}
     assert model.get_layer("probabilities").compute_dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left alone
+
+
+def test_fast_widths_set_the_convolutions_filters() -> None:
+    options = ModelOptions(fast=FastParams(widths=(8, 12, 16, 20)))
+    model = build_model("fast", (16, 16, 3), 2, options)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [conv.filters for conv in convs] == [8, 12, 12, 16, 16, 20, 20]
 
 
 def test_augmentation_sits_right_after_normalisation() -> None:

@@ -118,6 +118,8 @@ def test_bad_top_level_value_names_the_dotted_key(key: str, value: Any) -> None:
         ("fine_tune", "learning_rate_fraction", 0),
         ("transfer", "alpha", 0.6),
         ("transfer", "input_size", 16),
+        ("fast", "widths", [24, 48, 96]),
+        ("fast", "widths", [24, 48, 0, 192]),
     ],
 )
 def test_bad_nested_value_names_the_dotted_key(section: str, key: str, value: Any) -> None:
