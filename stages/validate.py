@@ -135,7 +135,6 @@ def scan(
             (content for _, content in iter_contents(raw_dir)),
             len(relpaths),
             after_start,
-            # The GX import (after_start) takes longer than the decoding on 2 cores: it goes first.
             worker_niceness=SCAN_WORKER_NICENESS,
         )
     )
