@@ -120,6 +120,8 @@ def summary(project: Path, train_seconds: float, train_peak: int) -> dict[str, A
     return {
         "test_accuracy": metrics.get("accuracy"),
         "test_accuracy_tta_flip": metrics.get("accuracy_tta_flip"),
+        # present when evaluate.tta is flip_translate (--set evaluate.tta=flip_translate)
+        "test_accuracy_tta_flip_translate": metrics.get("accuracy_tta_flip_translate"),
         "train_wall_seconds": round(train_seconds, 1),
         "train_fit_seconds": info["train_seconds"],
         "epochs_run": info["epochs_run"],

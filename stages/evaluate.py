@@ -1,7 +1,8 @@
 """Stage 6, `evaluate`: score the trained model on the test split.
 
 Outputs (folder reports/):
-  metrics.json               accuracy without and with flip test-time augmentation, loss, top-k
+  metrics.json               accuracy without and with flip test-time augmentation (and with
+                             the multi-crop one when chosen), loss, top-k
                              accuracy, macro precision/recall/F1, expected calibration error,
                              coarse accuracy (datasets with a hierarchy), classes per error grade,
                              overfitting (best epoch, train - val accuracy gaps), per class
@@ -14,8 +15,8 @@ Outputs (folder reports/):
   confused_pairs.csv         the class pairs most often mistaken for each other
   summary.txt                the short human summary the stage prints
 
-`evaluate.tta` chooses which predictions (plain or flip-averaged) feed everything but the two
-accuracies: flipping suits photos, not digits or text.
+`evaluate.tta` chooses which predictions (plain, flip-averaged, or also averaged over one-pixel
+moves) feed everything but the accuracies: flipping suits photos, not digits or text.
 """
 
 from __future__ import annotations
@@ -131,11 +132,16 @@ def evaluate(
     training: Mapping[str, float | int],
     params: EvaluateParams,
     coarse_groups: np.ndarray | None = None,
+    flipped_translated: np.ndarray | None = None,
 ) -> Evaluation:
     """Everything evaluate writes, from the test labels and the model's probabilities without
-    (`plain`) and with (`flipped`) flip test-time augmentation; `training` holds the
+    (`plain`) and with (`flipped`) flip test-time augmentation, and with the multi-crop one
+    (`flipped_translated`, needed for `tta: flip_translate`); `training` holds the
     overfitting figures from `overfitting`."""
-    chosen = flipped if params.tta == "flip" else plain
+    by_tta = {"none": plain, "flip": flipped, "flip_translate": flipped_translated}
+    chosen = by_tta[params.tta]
+    if chosen is None:
+        raise StageError(f"evaluate.tta: {params.tta} needs its predictions")
     scores, text = score(labels, chosen, classes, params.top_k, params.calibration_bins)
     predicted = chosen.argmax(axis=1)
     counts = error_analysis.confusion_table(labels, predicted, classes)
@@ -144,6 +150,10 @@ def evaluate(
         "accuracy": float((plain.argmax(axis=1) == labels).mean()),
         "accuracy_tta_flip": float((flipped.argmax(axis=1) == labels).mean()),
     }
+    if flipped_translated is not None:
+        head["accuracy_tta_flip_translate"] = float(
+            (flipped_translated.argmax(axis=1) == labels).mean()
+        )
     if coarse_groups is not None:
         head["coarse_accuracy"] = metrics.coarse_accuracy(labels, predicted, coarse_groups)
     per_class = scores.pop("per_class")
@@ -195,9 +205,14 @@ def main(argv: list[str] | None = None) -> None:
     training = overfitting(read_json(info_path), str(info_path))
     coarse = read_coarse_groups(args.processed / "hierarchy.json", classes)
     model = load_model(args.model)
-    plain, flipped = metrics.with_flip_tta(
-        lambda batch: model.predict(batch, batch_size=params.batch_size, verbose=0), images
-    )
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return model.predict(batch, batch_size=params.batch_size, verbose=0)
+
+    plain, flipped = metrics.with_flip_tta(predict, images)
+    flipped_translated = None
+    if params.tta == "flip_translate":
+        flipped_translated = metrics.with_flip_translate_tta(predict, images, flipped)
     result = evaluate(
         labels,
         plain,
@@ -207,6 +222,7 @@ def main(argv: list[str] | None = None) -> None:
         training,
         params,
         coarse,
+        flipped_translated,
     )
     write_json(result.metrics, args.reports / "metrics.json")
     write_text(result.report, args.reports / "classification_report.txt")

@@ -32,8 +32,9 @@ class ErrorGrades(Section):
 class EvaluateParams(Section):
     batch_size: Int = Field(default=256, gt=0, le=65536)
     # Which predictions feed the table, report and per-class figures. Both accuracies (with and
-    # without the flip) always go into metrics.json.
-    tta: Literal["none", "flip"] = "none"
+    # without the flip) always go into metrics.json; flip_translate (airbench's multi-crop:
+    # also the images moved one pixel, 3x the inference) adds its own.
+    tta: Literal["none", "flip", "flip_translate"] = "none"
     top_k: Int = Field(default=5, ge=1, le=1000)
     # Equal-width confidence bins for the expected calibration error and reliability diagram.
     calibration_bins: Int = Field(default=15, ge=2, le=100)

@@ -24,6 +24,26 @@ def with_flip_tta(
     return plain, (plain + mirrored) / 2
 
 
+def shifted(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """NHWC images moved by up to one pixel down (`rows`) and right (`cols`), -1..1, the edge
+    mirrored into the gap (the training translation's reflect fill)."""
+    height, width = images.shape[1:3]
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    return np.ascontiguousarray(
+        padded[:, 1 - rows : 1 - rows + height, 1 - cols : 1 - cols + width]
+    )
+
+
+def with_flip_translate_tta(
+    predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, flipped: np.ndarray
+) -> np.ndarray:
+    """airbench's multi-crop test-time augmentation: half the flip-averaged probabilities
+    (`flipped`, from `with_flip_tta`), half those of the images moved one pixel up-left and
+    down-right, each flip-averaged too. Four more passes over the images."""
+    moved = [with_flip_tta(predict, shifted(images, step, step))[1] for step in (-1, 1)]
+    return flipped / 2 + (moved[0] + moved[1]) / 4
+
+
 def top_k_accuracy(labels: np.ndarray, probabilities: np.ndarray, k: int) -> float | None:
     """Share of images whose true class is among the k most probable; None when k covers
     every class (the score would be 1.0 whatever the model did)."""

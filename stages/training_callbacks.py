@@ -72,3 +72,34 @@ class TimeBudget(keras.callbacks.Callback):
         spent = self._spent()
         if spent + spent / self.epochs_seen > self.budget:
             self._stop()
+
+
+class Lookahead(keras.callbacks.Callback):
+    """Every `every` steps, the weights (batch-norm statistics included) become a slow average
+    of themselves: slow = decay x slow + (1 - decay) x weights, then weights = slow (Zhang et
+    al., 2019, in airbench's exponential-average form). The decay ramps up as (step / total)^3
+    to `decay` at the last step: no drag while the weights still travel far, averaging out the
+    noise of the last steps. Lasts one `fit` of `total_steps` steps."""
+
+    def __init__(self, total_steps: int, every: int, decay: float) -> None:
+        super().__init__()
+        self.total_steps, self.every, self.decay = total_steps, every, decay
+        self.step = 0
+        self.slow: list[Any] = []
+
+    def _averaged(self) -> list[Any]:
+        # Floating-point weights only: seed-generator states and counters are not averaged.
+        return [v for v in self.model.weights if "float" in str(v.dtype)]
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.step = 0
+        self.slow = [keras.ops.convert_to_numpy(v) for v in self._averaged()]
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self.step += 1
+        if self.step % self.every:
+            return
+        decay = self.decay * min(self.step / self.total_steps, 1.0) ** 3
+        for i, variable in enumerate(self._averaged()):
+            self.slow[i] = decay * self.slow[i] + (1 - decay) * keras.ops.convert_to_numpy(variable)
+            variable.assign(self.slow[i])

@@ -15,10 +15,17 @@ import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from stages.errors import StageError
+from stages.fast_model import whiten_stem
 from stages.models import ModelOptions, build_model
 from stages.schedules import Rate, learning_rate
 from stages.train_params import TrainParams
-from stages.training_callbacks import Clock, EpochTimer, LearningRateLogger, TimeBudget
+from stages.training_callbacks import (
+    Clock,
+    EpochTimer,
+    LearningRateLogger,
+    Lookahead,
+    TimeBudget,
+)
 from stages.transfer_model import BACKBONE
 
 StoppedBy = Literal["epochs", "early_stopping", "max_minutes"]
@@ -109,6 +116,8 @@ def fit(
         raise StageError(f"need train and val images, got {len(x_train)} and {len(x_val)}")
     seed_everything(params.seed)
     model = build_model(params.model, tuple(x_train.shape[1:]), n_classes, model_options(params))
+    if params.model == "fast":
+        whiten_stem(model, x_train)
     one_hot = np.eye(n_classes, dtype=np.float32)  # CategoricalCrossentropy: label smoothing
     fit_args = dict(
         x=x_train,
@@ -143,9 +152,13 @@ def fit(
         steps_per_epoch = math.ceil(len(x_train) / params.batch_size)
         compile_model(model, params, learning_rate(params, steps_per_epoch))
         main_stops = phase_callbacks(params)
+        lookahead = []
+        if params.lookahead.every:
+            total_steps = params.epochs * steps_per_epoch
+            lookahead = [Lookahead(total_steps, params.lookahead.every, params.lookahead.decay)]
         history = model.fit(
             epochs=params.epochs,
-            callbacks=[*shared, *plateau, *main_stops, *(callbacks or [])],
+            callbacks=[*lookahead, *shared, *plateau, *main_stops, *(callbacks or [])],
             **fit_args,
         ).history
         last_stops = main_stops

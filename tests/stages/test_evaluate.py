@@ -153,6 +153,22 @@ def test_tta_flip_feeds_the_flipped_predictions_to_the_tables() -> None:
     assert result.class_errors["errors"].tolist() == [1, 0, 0]
 
 
+def test_tta_flip_translate_feeds_its_predictions_and_adds_its_accuracy() -> None:
+    params = EvaluateParams(tta="flip_translate")
+    result = evaluate(
+        LABELS, PROBABILITIES, PROBABILITIES, CLASSES, splits(), TRAINING, params, None, FLIPPED
+    )
+    assert list(result.predictions["predicted_label"]) == ["bee", "bee", "cat", "cat"]
+    assert result.metrics["accuracy_tta_flip_translate"] == pytest.approx(0.75)
+    assert result.metrics["accuracy_tta_flip"] == pytest.approx(0.75)
+
+
+def test_tta_flip_translate_without_its_predictions_is_refused() -> None:
+    params = EvaluateParams(tta="flip_translate")
+    with pytest.raises(StageError, match="evaluate.tta: flip_translate"):
+        evaluate(LABELS, PROBABILITIES, FLIPPED, CLASSES, splits(), TRAINING, params)
+
+
 def test_evaluation_grades_classes_and_lists_confused_pairs() -> None:
     result = evaluate(LABELS, PROBABILITIES, FLIPPED, CLASSES, splits(), TRAINING, EvaluateParams())
     assert result.class_errors["grade"].tolist() == ["acceptable", "acceptable", "failing"]

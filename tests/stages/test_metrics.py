@@ -11,7 +11,9 @@ from stages.metrics import (
     coarse_groups,
     expected_calibration_error,
     reliability_table,
+    shifted,
     top_k_accuracy,
+    with_flip_translate_tta,
     with_flip_tta,
 )
 
@@ -51,6 +53,30 @@ def test_flip_tta_averages_each_image_with_its_mirror() -> None:
     plain, flipped = with_flip_tta(predict, images)
     assert plain[0] == pytest.approx([0.0, 1.0])
     assert flipped[0] == pytest.approx([0.5, 0.5])
+
+
+def test_shifted_moves_images_one_pixel_and_mirrors_the_edge_into_the_gap() -> None:
+    images = np.arange(9).reshape(1, 3, 3, 1)
+    down_right = shifted(images, 1, 1)[0, :, :, 0]
+    assert down_right.tolist() == [[4, 3, 4], [1, 0, 1], [4, 3, 4]]
+    up_left = shifted(images, -1, -1)[0, :, :, 0]
+    assert up_left.tolist() == [[4, 5, 4], [7, 8, 7], [4, 5, 4]]
+
+
+def test_flip_translate_tta_weighs_the_flip_half_and_the_two_moves_a_quarter_each() -> None:
+    # The "model" gives class 0 the top-left pixel's brightness.
+    images = np.zeros((1, 3, 3, 1), np.float64)
+    images[0, 0, 0] = 1.0
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        corner = batch[:, 0, 0, 0]
+        return np.stack([corner, 1 - corner], axis=1)
+
+    _, flipped = with_flip_tta(predict, images)
+    assert flipped[0] == pytest.approx([0.5, 0.5])
+    # Moved either way, flipped or not, the corner holds a 0 pixel: class 1 for all four.
+    combined = with_flip_translate_tta(predict, images, flipped)
+    assert combined[0] == pytest.approx([0.25, 0.75])
 
 
 def test_reliability_bins_hold_confidence_and_accuracy() -> None:

@@ -120,6 +120,22 @@ def test_fine_tune_phase_turns_on_augmentation_kept_for_it() -> None:
     assert model.get_layer("augmentation").active
 
 
+class StartWeights(keras.callbacks.Callback):
+    def on_train_begin(self, logs: object = None) -> None:
+        self.weights = self.model.get_weights()
+
+
+def test_lookahead_keeps_the_weights_closer_to_their_start() -> None:
+    def travel(lookahead: dict[str, float]) -> float:
+        params = small(optimizer="sgd", learning_rate=0.5, lookahead=lookahead)
+        start = StartWeights()
+        model = fit(toy_split(64, 0), toy_split(16, 1), 2, params, callbacks=[start]).model
+        moved = zip(model.get_weights(), start.weights, strict=True)
+        return sum(float(np.abs(end - begin).sum()) for end, begin in moved)
+
+    assert travel({"every": 1, "decay": 0.9}) < travel({"every": 0})
+
+
 def test_schedule_moves_the_logged_learning_rate() -> None:
     params = small(
         epochs=3, learning_rate=0.01, schedule={"name": "step", "step_epochs": 1, "factor": 0.5}

@@ -29,9 +29,10 @@ def train_error(**train: Any) -> str:
 
 def test_left_out_keys_take_the_presets_defaults() -> None:
     params = parse_train(model="fast")
-    assert params.optimizer == "sgd" and params.batch_size == 128
+    assert params.optimizer == "sgd" and params.batch_size == 256 and params.momentum == 0.85
     assert params.schedule.name == "one_cycle" and params.label_smoothing == 0.2
     assert params.augmentation.flip and params.augmentation.translate == 2
+    assert params.lookahead.every == 5 and parse_train(model="mlp").lookahead.every == 0
 
 
 def test_null_means_the_presets_default() -> None:
@@ -118,8 +119,10 @@ def test_bad_top_level_value_names_the_dotted_key(key: str, value: Any) -> None:
         ("fine_tune", "learning_rate_fraction", 0),
         ("transfer", "alpha", 0.6),
         ("transfer", "input_size", 16),
-        ("fast", "widths", [24, 48, 96]),
-        ("fast", "widths", [24, 48, 0, 192]),
+        ("lookahead", "every", -1),
+        ("lookahead", "decay", 1.0),
+        ("fast", "widths", [64, 256]),
+        ("fast", "widths", [64, 0, 256]),
     ],
 )
 def test_bad_nested_value_names_the_dotted_key(section: str, key: str, value: Any) -> None:

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from stages.training_callbacks import EpochTimer, LearningRateLogger, TimeBudget
+from stages.training_callbacks import EpochTimer, LearningRateLogger, Lookahead, TimeBudget
 
 
 class FakeClock:
@@ -64,3 +64,23 @@ def test_epoch_timer_records_each_epoch() -> None:
 
 def test_learning_rate_logger_adds_the_rate_to_the_history() -> None:
     assert run(LearningRateLogger(), epochs=2)["learning_rate"] == pytest.approx([0.01, 0.01])
+
+
+def test_lookahead_averages_every_n_steps_with_the_ramped_decay() -> None:
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    kernel = model.layers[0].kernel
+    lookahead = Lookahead(total_steps=10, every=5, decay=0.5)
+    lookahead.set_model(model)
+    lookahead.on_train_begin()  # the slow copy starts at 0
+    kernel.assign([[1.0]])  # as if the optimiser had moved the weight
+    for batch in range(4):
+        lookahead.on_train_batch_end(batch)
+    assert float(kernel.numpy()[0, 0]) == 1.0  # untouched between averagings
+    lookahead.on_train_batch_end(4)  # step 5: decay 0.5 x (5 / 10)^3 = 0.0625
+    assert float(kernel.numpy()[0, 0]) == pytest.approx(0.9375)
+    kernel.assign([[2.0]])
+    for batch in range(5, 10):
+        lookahead.on_train_batch_end(batch)  # step 10: the full decay, 0.5
+    assert float(kernel.numpy()[0, 0]) == pytest.approx(0.5 * 0.9375 + 0.5 * 2.0)
