@@ -181,7 +181,7 @@ PRESET_CHANGES: dict[str, dict[str, Any]] = {
     # losses: lr 1.5e-3 per image in the batch, L2 7.65e-4 (airbench's decay of 0.0153 per
     # 1024 images), momentum 0.85, warm-up over the first fifth. On 10,000 images for 4
     # epochs, val accuracy 0.689 / 0.735 / 0.750 at lr 0.17 / 0.33 / 0.66: short runs want
-    # more. An epoch of 47,500 images: ~110 s on a 2-core AVX-512 EPYC, so 15 epochs fit 30
+    # more. An epoch of 47,000 images: ~110 s on a 2-core AVX-512 EPYC, so 15 epochs fit 30
     # minutes there (bench/results).
     "fast": {
         "epochs": 15,
