@@ -146,14 +146,13 @@ def evaluate(
     predicted = chosen.argmax(axis=1)
     counts = error_analysis.confusion_table(labels, predicted, classes)
     errors = error_analysis.class_errors(counts, params.error_grades)
-    head = {
-        "accuracy": float((plain.argmax(axis=1) == labels).mean()),
-        "accuracy_tta_flip": float((flipped.argmax(axis=1) == labels).mean()),
-    }
+
+    def accuracy_of(probabilities: np.ndarray) -> float:
+        return float((probabilities.argmax(axis=1) == labels).mean())
+
+    head = {"accuracy": accuracy_of(plain), "accuracy_tta_flip": accuracy_of(flipped)}
     if flipped_translated is not None:
-        head["accuracy_tta_flip_translate"] = float(
-            (flipped_translated.argmax(axis=1) == labels).mean()
-        )
+        head["accuracy_tta_flip_translate"] = accuracy_of(flipped_translated)
     if coarse_groups is not None:
         head["coarse_accuracy"] = metrics.coarse_accuracy(labels, predicted, coarse_groups)
     per_class = scores.pop("per_class")

@@ -66,7 +66,7 @@ class BiasShift(layers.Layer):
         )
 
     def call(self, x: Any) -> Any:
-        return x + self.scale * self.stored_bias
+        return x + self.bias
 
     @property
     def bias(self) -> Any:

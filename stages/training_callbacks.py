@@ -85,21 +85,20 @@ class Lookahead(keras.callbacks.Callback):
         super().__init__()
         self.total_steps, self.every, self.decay = total_steps, every, decay
         self.step = 0
+        self.averaged: list[Any] = []
         self.slow: list[Any] = []
-
-    def _averaged(self) -> list[Any]:
-        # Floating-point weights only: seed-generator states and counters are not averaged.
-        return [v for v in self.model.weights if "float" in str(v.dtype)]
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.step = 0
-        self.slow = [keras.ops.convert_to_numpy(v) for v in self._averaged()]
+        # Floating-point weights only: seed-generator states and counters are not averaged.
+        self.averaged = [v for v in self.model.weights if "float" in str(v.dtype)]
+        self.slow = [keras.ops.convert_to_numpy(v) for v in self.averaged]
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.step += 1
         if self.step % self.every:
             return
         decay = self.decay * min(self.step / self.total_steps, 1.0) ** 3
-        for i, variable in enumerate(self._averaged()):
+        for i, variable in enumerate(self.averaged):
             self.slow[i] = decay * self.slow[i] + (1 - decay) * keras.ops.convert_to_numpy(variable)
             variable.assign(self.slow[i])

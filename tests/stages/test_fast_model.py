@@ -18,6 +18,10 @@ def correlated_images(n: int = 200, side: int = 8, seed: int = 0) -> np.ndarray:
     return (smooth * [1.0, 0.8, 0.5] + noise + 0.3).astype(np.float32)
 
 
+def uint8_images(n: int = 200, side: int = 16) -> np.ndarray:
+    return (correlated_images(n=n, side=side) * 150).clip(0, 255).astype(np.uint8)
+
+
 def patch_outputs(images: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
     out = tf.nn.conv2d(images, kernel, strides=1, padding="VALID").numpy() + bias
     return out.reshape(-1, kernel.shape[-1])
@@ -39,7 +43,7 @@ def test_whitening_filters_keep_each_direction_with_both_signs() -> None:
 
 
 def test_whiten_stem_whitens_the_models_normalised_input() -> None:
-    images = (correlated_images(side=16) * 150).clip(0, 255).astype(np.uint8)
+    images = uint8_images()
     model = build_model("fast", (16, 16, 3), 2)
     whiten_stem(model, images)
     kernel = model.get_layer("whiten").get_weights()[0]
@@ -50,7 +54,7 @@ def test_whiten_stem_whitens_the_models_normalised_input() -> None:
 
 def test_fit_whitens_the_stem_and_keeps_it_frozen() -> None:
     rng = np.random.default_rng(0)
-    images = (correlated_images(n=16, side=16) * 150).clip(0, 255).astype(np.uint8)
+    images = uint8_images(n=16)
     labels = rng.integers(0, 2, size=16)
     params = TrainParams(model="fast", epochs=1, batch_size=8)
     model = fit((images, labels), (images[:4], labels[:4]), 2, params).model
@@ -105,7 +109,7 @@ def test_fast_pools_down_to_one_pixel_for_small_and_cifar_images(side: int) -> N
 
 def test_fast_saves_and_loads_its_custom_layers(tmp_path) -> None:
     model = build_model("fast", (16, 16, 3), 2)
-    whiten_stem(model, (correlated_images(side=16) * 150).clip(0, 255).astype(np.uint8))
+    whiten_stem(model, uint8_images())
     images = np.random.default_rng(1).integers(0, 256, size=(3, 16, 16, 3)).astype(np.uint8)
     model.save(tmp_path / "model.keras")
     loaded = load_model(tmp_path / "model.keras")
