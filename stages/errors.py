@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 
 class StageError(Exception):
     """Bad input or failed check: the message names the file, key or value at fault."""
 
 
-def run_stage(name: str, main: Callable[[], None]) -> None:
-    """Run a stage's `main`; a `StageError` prints `<stage>: error: ...` and exits with status 1.
+def run_stage(name: str, main: Callable[[], None]) -> NoReturn:
+    """Run a stage's `main` and exit; a `StageError` prints `<stage>: error: ...` and exits with
+    status 1.
 
     Anything else is a bug and keeps its traceback.
     """
@@ -20,3 +24,18 @@ def run_stage(name: str, main: Callable[[], None]) -> None:
     except StageError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    exit_without_teardown()
+
+
+def exit_without_teardown(status: int = 0) -> NoReturn:
+    """End the process once `main` has written and closed (atomically renamed) every output.
+
+    A normal exit then frees every object of every imported module one at a time, with no
+    other effect: 0.8 s for validate, which imports Great Expectations' hundreds of modules,
+    out of its 6 s on CIFAR-10. The OS reclaims the memory at once. The exit handlers still
+    run first (atexit's, which include logging's flush and `weakref.finalize` clean-ups).
+    """
+    atexit._run_exitfuncs()  # no public spelling; unchanged since Python 3.0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -34,6 +34,7 @@ import requests
 from tqdm import tqdm
 
 from stages.errors import StageError
+from stages.ustar import plain_members
 
 TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 ZIP_SUFFIXES = (".zip",)
@@ -344,10 +345,12 @@ class TarTree:
         self.path = path
         self.tar = tar
         self.buffer = buffer
-        members = []
-        for member in tar:
+        # The fast path's members are regular files and folders only, each safe if its name is.
+        members = plain_members(buffer) if buffer is not None else None
+        if members is None:
+            members = list(tar)
+        for member in members:
             self._vet(member)
-            members.append(member)
         # `tar czf x.tgz .` stores "./cat/1.png": drop that prefix, not the dot of ".DS_Store".
         self.members = {m.name.removeprefix("./"): m for m in members if m.isfile()}
         self.names = sorted(self.members)
