@@ -1,12 +1,16 @@
 """Benchmark: download + validate + resize + split on an image archive, against a plain decode.
 
     python bench/ingest.py [--archive ../shared/data/cifar10-jpg.tar.gz] [--max-per-class N]
+                           [--repeats N]
 
-Measured side by side in one run on the same machine:
+Measured side by side in one run on the same machine, alternately:
   baseline   every image decoded once with Pillow in one process (files already extracted),
-             before and after the stages; their mean is the baseline
+             before the first run of the stages and after each
   stages     each ingest stage run as the pipeline runs it (`python -m stages.<name>`), timed
-             separately, with the peak memory of its whole process tree (pool workers included)
+             separately, with the peak memory of its whole process tree (pool workers included),
+             `--repeats` times (default 3) from a fresh copy of the project
+The ratio is the median total of the stages over the median baseline: on a shared 2-core host
+single runs of either move by 20% (and each run's own ratio is recorded too).
 The target (issue 3): stages together <= 3x baseline, peak memory < 2 GB.
 Results go to bench/results/ingest-<timestamp>.json with the machine and library versions.
 """
@@ -18,6 +22,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -126,6 +131,25 @@ def prepare_project(archive: Path, max_per_class: int | None) -> Path:
     return project
 
 
+StageFigures = dict[str, dict[str, float]]  # stage -> seconds, peak_rss_mb
+
+
+def run_stages(project: Path) -> StageFigures:
+    """Each ingest stage once, in order, as the pipeline runs it."""
+    stages = {}
+    for stage, stage_args in STAGE_COMMANDS.items():
+        seconds, peak = run_measured(
+            [sys.executable, "-m", f"stages.{stage}", *stage_args], project
+        )
+        stages[stage] = {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1)}
+        print(f"{stage:>9}: {seconds:6.2f}s  peak {peak / 2**20:7.1f} MB")
+    return stages
+
+
+def stages_total(stages: StageFigures) -> float:
+    return sum(figures["seconds"] for figures in stages.values())
+
+
 # CPU features that change what is fast here: oneDNN runs bfloat16 natively only with
 # AVX-512 BF16 or AMX, and emulates it (>10x slower) on AVX2.
 ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
@@ -170,7 +194,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
     parser.add_argument("--max-per-class", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the stages (median)")
     args = parser.parse_args()
+    if args.repeats < 1:
+        raise SystemExit(f"--repeats: needs at least 1, got {args.repeats}")
     if not args.archive.exists():
         raise SystemExit(f"{args.archive}: archive not found")
 
@@ -182,21 +209,29 @@ def main() -> None:
     before, n_files = baseline_decode(extracted)
     print(f"baseline: decoded {n_files} files in {before:.2f}s (one process)")
 
-    project = prepare_project(args.archive, args.max_per_class)
-    stages = {}
-    for stage, stage_args in STAGE_COMMANDS.items():
-        seconds, peak = run_measured(
-            [sys.executable, "-m", f"stages.{stage}", *stage_args], project
-        )
-        stages[stage] = {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1)}
-        print(f"{stage:>9}: {seconds:6.2f}s  peak {peak / 2**20:7.1f} MB")
-    # The baseline again after the stages: the mean of both evens out load that changed meanwhile.
-    after, _ = baseline_decode(extracted)
+    baselines = [before]
+    runs: list[StageFigures] = []
+    for repeat in range(args.repeats):
+        runs.append(run_stages(prepare_project(args.archive, args.max_per_class)))
+        after, _ = baseline_decode(extracted)
+        baselines.append(after)
+        print(f"run {repeat + 1}: {stages_total(runs[-1]):.2f}s; baseline again {after:.2f}s")
     shutil.rmtree(extracted)
-    baseline_seconds = (before + after) / 2
-    print(f"baseline again: {after:.2f}s; mean {baseline_seconds:.2f}s")
-    total = sum(s["seconds"] for s in stages.values())
-    peak_mb = max(s["peak_rss_mb"] for s in stages.values())
+    baseline_seconds = statistics.median(baselines)
+    totals = [stages_total(run) for run in runs]
+    total = statistics.median(totals)
+    peak_mb = max(figures["peak_rss_mb"] for run in runs for figures in run.values())
+    medians = {
+        stage: {
+            "seconds": round(statistics.median(r[stage]["seconds"] for r in runs), 2),
+            "peak_rss_mb": max(r[stage]["peak_rss_mb"] for r in runs),
+        }
+        for stage in STAGE_COMMANDS
+    }
+    # Each run against the mean of the baselines just before and after it.
+    run_ratios = [
+        round(t / ((baselines[i] + baselines[i + 1]) / 2), 2) for i, t in enumerate(totals)
+    ]
     result = {
         "benchmark": "ingest",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -204,11 +239,15 @@ def main() -> None:
         "max_per_class": args.max_per_class,
         "images": n_files,
         "baseline_decode_seconds": round(baseline_seconds, 2),
-        "baseline_runs_seconds": [round(before, 2), round(after, 2)],
+        "baseline_runs_seconds": [round(b, 2) for b in baselines],
         "load_average_1min_at_start": round(load_before, 2),
-        "stages": stages,
+        "repeats": args.repeats,
+        "stages": medians,
         "stages_total_seconds": round(total, 2),
         "ratio_to_baseline": round(total / baseline_seconds, 2),
+        "stages_total_runs_seconds": [round(t, 2) for t in totals],
+        "ratio_runs": run_ratios,
+        "runs": runs,
         "peak_rss_mb": peak_mb,
         "targets": {"ratio_to_baseline": 3.0, "peak_rss_mb": 2048},
         "machine": machine(),

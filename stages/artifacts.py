@@ -105,5 +105,18 @@ def write_npy(array: np.ndarray, target: Path | str) -> None:
         np.save(handle, array, allow_pickle=False)
 
 
+@contextmanager
+def atomic_npy(
+    target: Path | str, shape: tuple[int, ...], dtype: np.dtype[Any] | str
+) -> Iterator[np.memmap]:
+    """Yield a zero-filled `.npy` array mapped from a temp file beside `target`; on success it
+    is flushed and replaces `target`. Worker processes can fill it in place by its `filename`
+    (np.load with mmap_mode="r+"), instead of sending the pixels back to be copied and saved."""
+    with atomic_file(target) as tmp:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+        yield array
+        array.flush()
+
+
 def read_json(path: Path | str) -> Any:
     return json.loads(Path(path).read_text())

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
-from stages.artifacts import write_npy, write_parquet
+from stages.artifacts import atomic_npy, write_parquet
 from stages.errors import StageError, run_stage
 from stages.imaging import PILLOW_MAX_PIXELS, ImageRejected, decode_bytes
 from stages.parallel import map_chunks
@@ -90,12 +90,21 @@ def load_and_resize(
 
 
 def resize_chunk(
-    items: list[tuple[str, bytes]], params: ResizeParams, max_pixels: int = PILLOW_MAX_PIXELS
-) -> tuple[list[str], np.ndarray]:
-    """The paths and one stacked array of a run of files: a worker sends back one array."""
-    return [path for path, _ in items], np.stack(
-        [load_and_resize(item, params, max_pixels) for item in items]
+    items: list[tuple[int, str, bytes]],
+    params: ResizeParams,
+    max_pixels: int = PILLOW_MAX_PIXELS,
+    out_file: str | None = None,
+) -> tuple[list[int], list[str], np.ndarray | None]:
+    """The rows, paths and pixels of a run of (row, path, bytes) files. With `out_file` (a
+    .npy file) the pixels are written into its rows instead, and not sent back."""
+    rows, paths = [row for row, _, _ in items], [path for _, path, _ in items]
+    pixels = np.stack(
+        [load_and_resize((path, data), params, max_pixels) for _, path, data in items]
     )
+    if out_file is None:
+        return rows, paths, pixels
+    np.load(out_file, mmap_mode="r+")[rows] = pixels  # unmapped on return; the OS writes it out
+    return rows, paths, None
 
 
 def resize_all(
@@ -103,25 +112,38 @@ def resize_all(
     paths: list[str],
     params: ResizeParams,
     max_pixels: int = PILLOW_MAX_PIXELS,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Stack of the images at `paths`, in that order. `items` holds their (path, bytes) in any
     order (download's storage order) among other files (quarantined ones), which are skipped;
-    it is streamed, never held in memory whole."""
+    it is streamed, never held in memory whole.
+
+    `out`, if given, receives the stack and is returned. When it is a file-backed np.memmap
+    (artifacts.atomic_npy), each worker process writes its images straight into the file:
+    sending CIFAR-10's 184 MB of pixels back through pipes and saving them after cost 0.5 s
+    of the stage's 2 s.
+    """
     height, width = params.image_size
-    images = np.zeros((len(paths), height, width, params.channels), dtype=np.uint8)
+    shape = (len(paths), height, width, params.channels)
+    if out is None:
+        out = np.zeros(shape, dtype=np.uint8)
+    elif out.shape != shape or out.dtype != np.uint8:
+        raise ValueError(f"out: needs shape {shape} and uint8, got {out.shape} {out.dtype}")
+    out_file = out.filename if isinstance(out, np.memmap) else None
     row_of = {path: row for row, path in enumerate(paths)}
     unseen = set(row_of)
-    wanted = (item for item in items if item[0] in row_of)
-    resize = partial(resize_chunk, params=params, max_pixels=max_pixels)
-    for chunk_paths, pixels in map_chunks(resize, wanted, len(paths)):
-        images[[row_of[path] for path in chunk_paths]] = pixels
+    wanted = ((row_of[path], path, data) for path, data in items if path in row_of)
+    resize = partial(resize_chunk, params=params, max_pixels=max_pixels, out_file=out_file)
+    for rows, chunk_paths, pixels in map_chunks(resize, wanted, len(paths)):
+        if pixels is not None:
+            out[rows] = pixels
         unseen.difference_update(chunk_paths)
     if unseen:
         raise StageError(
             f"{len(unseen)} of the manifest's images are not in download's output, e.g. "
             f"{min(unseen)!r}; was data/raw changed after validate?"
         )
-    return images
+    return out
 
 
 def valid_rows(manifest: pd.DataFrame) -> pd.DataFrame:
@@ -145,15 +167,17 @@ def main(argv: list[str] | None = None) -> None:
     index = valid_rows(pd.read_parquet(args.manifest))
     started = time.perf_counter()
     paths = index["path"].tolist()
-    images = resize_all(
-        iter_contents(args.raw_dir),
-        paths,
-        params,
-        max_pixels=all_params.validate_.max_image_pixels,  # the limit validate accepted them by
-    )
-    seconds = time.perf_counter() - started
-    index["is_grayscale"] = grayscale_mask(images)
-    write_npy(images, args.images)
+    shape = (len(paths), *params.image_size, params.channels)
+    with atomic_npy(args.images, shape, "uint8") as images:
+        resize_all(
+            iter_contents(args.raw_dir),
+            paths,
+            params,
+            max_pixels=all_params.validate_.max_image_pixels,  # the limit validate accepted
+            out=images,
+        )
+        seconds = time.perf_counter() - started
+        index["is_grayscale"] = grayscale_mask(images)
     write_parquet(index, args.index)
     rate = len(images) / seconds if seconds > 0 else float("inf")
     print(

@@ -229,7 +229,13 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(args.params).split
     dataset_hierarchy = read_json(args.dataset).get("hierarchy", {}) if args.dataset else {}
     images = np.load(args.images, mmap_mode="r")
-    table, classes, report = make_splits(pd.read_parquet(args.index), params)
+    index = pd.read_parquet(args.index)
+    if not index["row"].between(0, len(images) - 1).all():
+        raise StageError(
+            f"{args.index}: rows beyond the {len(images)} images of {args.images}; "
+            "were they written by different resize runs?"
+        )
+    table, classes, report = make_splits(index, params)
     hierarchy, why_not = map_hierarchy(dataset_hierarchy, params.class_map, classes)
     if dataset_hierarchy and not hierarchy:
         print(f"split: no hierarchy.json: {why_not}")

@@ -12,6 +12,7 @@ import pytest
 from stages.artifacts import (
     atomic_dir,
     atomic_file,
+    atomic_npy,
     read_json,
     write_json,
     write_npy,
@@ -165,6 +166,26 @@ def test_write_npy_refuses_object_arrays_and_keeps_previous(tmp_path):
         write_npy(np.array([{"a": 1}], dtype=object), target)
     np.testing.assert_array_equal(np.load(target), [1, 2, 3])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.npy"]
+
+
+def test_atomic_npy_fills_in_place_then_replaces_target(tmp_path):
+    target = tmp_path / "images.npy"
+    np.save(target, np.ones(2))
+    with atomic_npy(target, (2, 3), "uint8") as array:
+        array[1] = [7, 8, 9]
+        assert np.load(target).tolist() == [1, 1]  # the old result until the end
+    assert np.load(target).tolist() == [[0, 0, 0], [7, 8, 9]]
+    assert [p.name for p in tmp_path.iterdir()] == ["images.npy"]
+
+
+def test_atomic_npy_exception_keeps_previous_and_no_temp(tmp_path):
+    target = tmp_path / "images.npy"
+    np.save(target, np.ones(2))
+    with pytest.raises(RuntimeError), atomic_npy(target, (2, 3), "uint8") as array:
+        array[:] = 5
+        raise RuntimeError("crash mid-write")
+    assert np.load(target).tolist() == [1, 1]
+    assert [p.name for p in tmp_path.iterdir()] == ["images.npy"]
 
 
 def test_write_parquet_round_trip(tmp_path):

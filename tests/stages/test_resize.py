@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from stages import parallel
+from stages.artifacts import atomic_npy
 from stages.errors import StageError
 from stages.params import ResizeParams
 from stages.resize import grayscale_mask, load_and_resize, resize_all, to_array, valid_rows
@@ -125,6 +126,27 @@ def test_resize_all_in_worker_processes_matches_in_process(monkeypatch):
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
     assert (resize_all(stored, [p for p, _ in stored], params) == expected).all()
     assert expected[:, 0, 0, 0].tolist() == [i * 20 for i in range(7)]
+
+
+@pytest.mark.parametrize("workers", [False, True])
+def test_resize_all_into_a_file_backed_array_writes_the_file(tmp_path, monkeypatch, workers):
+    stored = [(f"{i}.png", gray_png(i * 20)) for i in range(7)]
+    paths = [p for p, _ in reversed(stored)]
+    params = ResizeParams(image_size=(8, 8), color_mode="L")
+    expected = resize_all(stored, paths, params)
+    if workers:  # each worker writes its rows into the file itself
+        monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(parallel, "CHUNK", 3)
+        monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    with atomic_npy(tmp_path / "images.npy", expected.shape, "uint8") as out:
+        assert resize_all(stored, paths, params, out=out) is out
+    assert (np.load(tmp_path / "images.npy") == expected).all()
+
+
+def test_resize_all_refuses_an_out_array_of_the_wrong_shape():
+    params = ResizeParams(image_size=(8, 8), color_mode="L")
+    with pytest.raises(ValueError, match=r"out: needs shape \(1, 8, 8, 1\)"):
+        resize_all([("a.png", gray_png(10))], ["a.png"], params, out=np.zeros((1, 4, 4, 1)))
 
 
 def test_resize_all_names_a_file_missing_from_the_store():

@@ -162,6 +162,18 @@ def test_main_writes_every_output(tmp_path):
     assert sum(report["images"]["test"].values()) == len(np.load(out / "test_labels.npy"))
 
 
+def test_main_refuses_index_rows_beyond_the_image_array(tmp_path):
+    index = synthetic_index()
+    images, index_path = write_inputs(tmp_path / "interim", index)
+    np.save(images, np.load(images)[:-1])  # one image fewer than the index lists
+    with pytest.raises(StageError, match=r"index.parquet: rows beyond the \d+ images of .*images"):
+        main(
+            [str(images), str(index_path), str(tmp_path / "out"), str(tmp_path / "split.json")]
+            + ["--params", str(PARAMS_YAML)]
+        )
+    assert not (tmp_path / "out").exists()
+
+
 def test_main_is_byte_identical_across_runs(tmp_path):
     index = synthetic_index()
     first = run_main(tmp_path, index, "first")

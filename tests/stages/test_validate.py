@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from stages import parallel
+from stages import validate as validate_module
 from stages.artifacts import read_json, write_json
 from stages.download import fetch
 from stages.errors import StageError
@@ -29,6 +30,7 @@ from stages.validate import (
     run,
     validate,
 )
+from stages.warm_process import WarmProcess
 
 PARAMS_YAML = Path(__file__).resolve().parents[2] / "params.yaml"
 LIMIT = 2000  # validate.max_image_pixels in these tests: the "bomb" is 50 x 50
@@ -208,6 +210,26 @@ def test_pixel_limit_holds_in_process_pool_workers(bad_raw, monkeypatch):
     manifest = by_path(build_manifest(bad_raw, LIMIT))
     assert manifest.loc["train/cat/bomb.png", "reason"] == "too_large"
     assert manifest.loc["train/cat/cut.jpg", "reason"] == "truncated"
+
+
+def test_large_dataset_checks_run_in_the_gx_process_with_the_same_report(bad_raw, monkeypatch):
+    chosen = params(on_label_conflict="drop", on_leak="drop")
+    here = run(bad_raw, chosen)
+    monkeypatch.setattr(validate_module, "PARALLEL_FROM", 1)  # "large": checks in the child
+    calls = []
+    monkeypatch.setattr(validate_module.WarmProcess, "call", record(calls, WarmProcess.call))
+    there = run(bad_raw, chosen)
+    assert [fn.__name__ for fn in calls] == ["check_tables"]
+    assert there.report == here.report
+    assert there.manifest.equals(here.manifest)
+
+
+def record(calls: list, call):
+    def recording(self, fn, *args):
+        calls.append(fn)
+        return call(self, fn, *args)
+
+    return recording
 
 
 # --- policies --------------------------------------------------------------------------------
