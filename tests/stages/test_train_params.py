@@ -149,3 +149,24 @@ def test_existing_local_weights_file_and_imagenet_and_null_are_accepted(tmp_path
     weights.write_bytes(b"")
     for value in (str(weights), "imagenet", None):
         assert parse_train(model="transfer", transfer={"weights": value}).transfer.weights == value
+
+
+@pytest.mark.parametrize(("epochs", "warmup"), [(None, 3.0), (15, 3.0), (4, 0.8), (30, 6.0)])
+def test_preset_warmup_is_the_same_share_of_any_epochs(epochs: int | None, warmup: float) -> None:
+    assert parse_train(model="fast", epochs=epochs).schedule.warmup_epochs == pytest.approx(warmup)
+
+
+def test_explicit_warmup_is_kept_whatever_the_epochs() -> None:
+    params = parse_train(model="fast", epochs=4, schedule={"warmup_epochs": 1.0})
+    assert params.schedule.warmup_epochs == 1.0
+
+
+def test_warmup_as_long_as_the_run_is_refused_naming_both_keys() -> None:
+    message = train_error(model="fast", epochs=3, schedule={"warmup_epochs": 3})
+    assert "schedule.warmup_epochs (3.0) must be below epochs (3)" in message
+    assert "train:" in message
+
+
+def test_warmup_is_not_checked_for_schedules_without_one() -> None:
+    params = parse_train(model="mlp", epochs=2, schedule={"name": "step", "warmup_epochs": 5})
+    assert params.schedule.warmup_epochs == 5
