@@ -35,7 +35,7 @@ class WarmProcess:
 
     The child starts importing `modules` on entry; `call` (once) runs `fn(*args)` there and
     returns its result, or raises WarmProcessFailed. `fn` must be a module-level function.
-    Started before any thread or pool of the parent, so a fork copies no held lock.
+    Enter it before the parent starts threads or pools: a fork then copies no held lock.
     """
 
     def __init__(self, modules: tuple[str, ...]) -> None:
