@@ -220,7 +220,6 @@ def main() -> None:
     baseline_seconds = statistics.median(baselines)
     totals = [stages_total(run) for run in runs]
     total = statistics.median(totals)
-    peak_mb = max(figures["peak_rss_mb"] for run in runs for figures in run.values())
     medians = {
         stage: {
             "seconds": round(statistics.median(r[stage]["seconds"] for r in runs), 2),
@@ -228,6 +227,7 @@ def main() -> None:
         }
         for stage in STAGE_COMMANDS
     }
+    peak_mb = max(figures["peak_rss_mb"] for figures in medians.values())
     # Each run against the mean of the baselines just before and after it.
     run_ratios = [
         round(t / ((baselines[i] + baselines[i + 1]) / 2), 2) for i, t in enumerate(totals)

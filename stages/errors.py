@@ -27,7 +27,7 @@ def run_stage(name: str, main: Callable[[], None]) -> NoReturn:
     exit_without_teardown()
 
 
-def exit_without_teardown(status: int = 0) -> NoReturn:
+def exit_without_teardown() -> NoReturn:
     """End the process once `main` has written and closed (atomically renamed) every output.
 
     A normal exit then frees every object of every imported module one at a time, with no
@@ -38,4 +38,4 @@ def exit_without_teardown(status: int = 0) -> NoReturn:
     atexit._run_exitfuncs()  # no public spelling; unchanged since Python 3.0
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(status)
+    os._exit(0)

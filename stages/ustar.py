@@ -53,8 +53,8 @@ def plain_members(buffer: bytes) -> list[tarfile.TarInfo] | None:
                 return None
         else:
             member = _member(header, kind, offset, size)
-            if member is None or member.size != size:
-                return None  # a folder with data: tarfile would not skip it
+            if member is None:
+                return None
             members.append(member)
         header_offsets.append(offset)
         offset = data_end + -size % BLOCK
@@ -63,8 +63,8 @@ def plain_members(buffer: bytes) -> list[tarfile.TarInfo] | None:
 
 def _member(header: bytes, kind: bytes, offset: int, size: int) -> tarfile.TarInfo | None:
     plain_type = _PLAIN_TYPES.get(kind)
-    if plain_type is None:
-        return None
+    if plain_type is None or (plain_type == tarfile.DIRTYPE and size):
+        return None  # not plain, or a folder with data, which tarfile would not skip
     name = _text(header[0:100])
     prefix = _text(header[345:500])
     if prefix:  # ustar splits long paths between the prefix and name fields
@@ -75,7 +75,7 @@ def _member(header: bytes, kind: bytes, offset: int, size: int) -> tarfile.TarIn
         name = name.rstrip("/")
     member = tarfile.TarInfo(name)
     member.type = plain_type
-    member.size = size if plain_type == tarfile.REGTYPE else 0
+    member.size = size
     member.offset = offset
     member.offset_data = offset + BLOCK
     return member
