@@ -34,6 +34,8 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
+from stages.hardware import detect
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
 WORK = ROOT / "bench" / "work"
@@ -150,29 +152,9 @@ def stages_total(stages: StageFigures) -> float:
     return sum(figures["seconds"] for figures in stages.values())
 
 
-# CPU features that change what is fast here: oneDNN runs bfloat16 natively only with
-# AVX-512 BF16 or AMX, and emulates it (>10x slower) on AVX2.
-ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-
-
 def machine() -> dict[str, object]:
     """The CPU the figures were measured on: sessions do not always get the same one."""
-    model, flags = platform.processor(), set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-                break
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "isa": [flag for flag in ISA_FLAGS if flag in flags],
-        "platform": platform.platform(),
-    }
+    return detect().describe()
 
 
 def versions() -> dict[str, str]:

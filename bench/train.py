@@ -137,6 +137,7 @@ def summary(project: Path, train_seconds: float, train_peak: int) -> dict[str, A
             for i, (m, v) in enumerate(zip(minutes, info["history"]["val_accuracy"], strict=True))
         ],
         "params": info["params"],
+        "precision": info["precision"],  # what mixed_precision (perhaps auto) came to
         "train_versions": info["versions"],  # tensorflow, keras as the train stage saw them
         "parameters": info["parameters"],
     }

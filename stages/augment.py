@@ -62,7 +62,7 @@ class Augmentation(layers.Layer):
         self.cutout, self.active = cutout, active
         self.steps: list[layers.Layer] = []
         if flip:
-            self.steps.append(layers.RandomFlip("horizontal"))
+            self.steps.append(layers.RandomFlip("horizontal", dtype=self.dtype_policy))
         if translate:
             height, width = self.image_size
             # nearest: whole-pixel shifts, no blur from interpolating between pixels
@@ -72,10 +72,11 @@ class Augmentation(layers.Layer):
                     translate / width,
                     fill_mode=translate_fill,
                     interpolation="nearest",
+                    dtype=self.dtype_policy,
                 )
             )
         if cutout:
-            self.steps.append(Cutout(cutout))
+            self.steps.append(Cutout(cutout, dtype=self.dtype_policy))
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         for step in self.steps:

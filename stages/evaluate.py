@@ -35,6 +35,7 @@ from sklearn.metrics import classification_report  # noqa: E402
 
 from stages import error_analysis, metrics  # noqa: E402
 from stages.artifacts import atomic_file, read_json, write_json, write_parquet, write_text  # noqa: E402
+from stages.batches import batches  # noqa: E402
 from stages.errors import StageError, run_stage  # noqa: E402
 from stages.evaluate_params import EvaluateParams  # noqa: E402
 from stages.evaluate_report import Evaluation, overfitting, summary  # noqa: E402
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(args.model)
 
     def predict(batch: np.ndarray) -> np.ndarray:
-        return model.predict(batch, batch_size=params.batch_size, verbose=0)
+        return model.predict(batches(batch, params.batch_size), verbose=0)
 
     plain, flipped = metrics.with_flip_tta(predict, images)
     flipped_translated = None

@@ -42,8 +42,10 @@ def stem(
     inputs: keras.KerasTensor, options: ModelOptions, scale: float = 1 / 255, offset: float = 0.0
 ) -> keras.KerasTensor:
     """Normalise uint8-range pixels (first layer, so no caller can feed differently scaled data),
-    then augment while training."""
-    x = layers.Rescaling(scale, offset=offset, name="normalise")(inputs)
+    then augment while training. Both in float32 even under mixed precision: bfloat16 keeps 8
+    significant bits, so a normalised pixel near 1 would carry up to half a grey level of
+    rounding error. The first layer that computes in bfloat16 casts."""
+    x = layers.Rescaling(scale, offset=offset, name="normalise", dtype="float32")(inputs)
     aug = options.augmentation
     if aug.enabled:
         x = Augmentation(
@@ -54,6 +56,7 @@ def stem(
             cutout=aug.cutout,
             active=aug.phases == "all",
             name="augmentation",
+            dtype="float32",
         )(x)
     return x
 

@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 
 from stages.artifacts import atomic_dir, atomic_file, read_json, write_json  # noqa: E402
 from stages.errors import run_stage  # noqa: E402
+from stages.hardware import Hardware, detect  # noqa: E402
 from stages.params import TrainParams, load_params  # noqa: E402
 from stages.training_loop import Training, fit, make_optimizer  # noqa: E402
 
@@ -30,7 +31,11 @@ __all__ = ["Training", "fit", "main", "make_optimizer", "train_info"]
 
 
 def train_info(
-    training: Training, classes: list[str], params: TrainParams, seconds: float
+    training: Training,
+    classes: list[str],
+    params: TrainParams,
+    seconds: float,
+    hardware: Hardware,
 ) -> dict[str, Any]:
     import tensorflow as tf
 
@@ -41,6 +46,7 @@ def train_info(
         "classes": classes,
         "input_shape": list(model.input_shape[1:]),
         "params": params.model_dump(),
+        "precision": {"used": training.precision, "why": training.precision_reason},
         "epochs_run": len(history.get("loss", [])),
         "fine_tune_epochs_run": training.fine_tune_epochs,
         "best_epoch": best + 1,
@@ -57,7 +63,7 @@ def train_info(
             "keras": keras.__version__,
             "numpy": np.__version__,
         },
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": hardware.describe(),
     }
 
 
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             np.load(args.processed / f"{split}_labels.npy"),
         )
 
+    hardware = detect(with_gpus=True)
     started = time.perf_counter()
     # dvcyaml=False: the project's dvc.yaml declares the plots; the pipeline owns experiments.
     with (
@@ -93,14 +100,16 @@ def main(argv: list[str] | None = None) -> None:
             len(classes),
             params,
             callbacks=[DVCLiveCallback(live=live)],
+            hardware=hardware,
         )
     seconds = time.perf_counter() - started
     with atomic_file(args.model) as tmp:
         training.model.save(tmp)
-    info = train_info(training, classes, params, seconds)
+    info = train_info(training, classes, params, seconds, hardware)
     write_json(info, args.model.with_name("train_info.json"))
     print(
-        f"train: {params.model} {info['epochs_run']} epochs in {seconds:.1f}s "
+        f"train: {params.model} ({training.precision_reason}) {info['epochs_run']} epochs in "
+        f"{seconds:.1f}s "
         f"(stopped by {training.stopped_by}), best val accuracy {info['best_val_accuracy']:.4f} "
         f"at epoch {info['best_epoch']} -> {args.model}"
     )

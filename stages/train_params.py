@@ -130,7 +130,8 @@ class TrainParams(Section):
     fine_tune: FineTuneParams = FineTuneParams()
     transfer: TransferParams = TransferParams()
     fast: FastParams = FastParams()
-    mixed_precision: Literal["none", "bfloat16"] = "none"
+    # auto: bfloat16 where the CPU or GPU computes it natively, else none (stages/hardware.py)
+    mixed_precision: Literal["none", "bfloat16", "auto"]
     jit_compile: bool = False  # XLA
     # Stop cleanly once this much training time is spent (the best model is kept); null: no cap.
     max_minutes: float | None = Field(default=None, gt=0)
@@ -199,6 +200,7 @@ BASE_DEFAULTS: dict[str, Any] = {
     "augmentation": {"flip": False, "translate": 0},
     "fine_tune": {"epochs": 0},
     "lookahead": {"every": 0},
+    "mixed_precision": "none",
 }
 PRESET_CHANGES: dict[str, dict[str, Any]] = {
     "mlp": {},
@@ -209,8 +211,8 @@ PRESET_CHANGES: dict[str, dict[str, Any]] = {
     # losses: lr 1.5e-3 per image in the batch, L2 7.65e-4 (airbench's decay of 0.0153 per
     # 1024 images), momentum 0.85, warm-up over the first fifth. On 10,000 images for 4
     # epochs, val accuracy 0.689 / 0.735 / 0.750 at lr 0.17 / 0.33 / 0.66: short runs want
-    # more. An epoch of 47,000 images: ~110 s on a 2-core AVX-512 EPYC, so 15 epochs fit 30
-    # minutes there (bench/results).
+    # more. An epoch of 47,000 images: 83-149 s on a 2-core AVX-512 BF16 EPYC (bfloat16 by
+    # `auto`), so 15 epochs fit 30 minutes there (bench/results).
     "fast": {
         "epochs": 15,
         "batch_size": 256,
@@ -222,6 +224,7 @@ PRESET_CHANGES: dict[str, dict[str, Any]] = {
         "regularization": {"l2": 7.65e-4},
         "augmentation": {"flip": True, "translate": 2},
         "lookahead": {"every": 5},
+        "mixed_precision": "auto",
     },
     # Frozen backbone first, then everything at a tenth of the rate.
     "transfer": {"epochs": 5, "augmentation": {"flip": True}, "fine_tune": {"epochs": 5}},

@@ -14,8 +14,10 @@ import keras
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
+from stages.batches import batches
 from stages.errors import StageError
 from stages.fast_model import whiten_stem
+from stages.hardware import Hardware, Precision, choose_precision, detect
 from stages.models import ModelOptions, build_model
 from stages.schedules import Rate, learning_rate
 from stages.train_params import TrainParams
@@ -39,6 +41,8 @@ class Training:
     seconds_per_epoch: list[float]
     stopped_by: StoppedBy
     fine_tune_epochs: int
+    precision: Precision  # what `mixed_precision` (perhaps `auto`) came to on this machine
+    precision_reason: str
 
 
 def seed_everything(seed: int) -> None:
@@ -56,13 +60,13 @@ def make_optimizer(params: TrainParams, rate: Rate | None = None) -> keras.optim
     return keras.optimizers.Adam(rate)
 
 
-def model_options(params: TrainParams) -> ModelOptions:
+def model_options(params: TrainParams, precision: Precision = "none") -> ModelOptions:
     return ModelOptions(
         augmentation=params.augmentation,
         dropout=params.regularization.dropout,
         l1=params.regularization.l1,
         l2=params.regularization.l2,
-        mixed_precision=params.mixed_precision == "bfloat16",
+        mixed_precision=precision == "bfloat16",
         transfer=params.transfer,
         fast=params.fast,
     )
@@ -108,24 +112,28 @@ def fit(
     params: TrainParams,
     callbacks: list[keras.callbacks.Callback] | None = None,
     clock: Clock = time.monotonic,
+    hardware: Hardware | None = None,
 ) -> Training:
     """Build, compile and fit the configured preset (then fine-tune, if asked); return the model
-    restored to its best epoch by val accuracy, and the history."""
+    restored to its best epoch by val accuracy, and the history. `mixed_precision: auto` is
+    decided for `hardware` (default: this machine's)."""
     (x_train, y_train), (x_val, y_val) = train, val
     if len(x_train) == 0 or len(x_val) == 0:
         raise StageError(f"need train and val images, got {len(x_train)} and {len(x_val)}")
     seed_everything(params.seed)
-    model = build_model(params.model, tuple(x_train.shape[1:]), n_classes, model_options(params))
+    precision, precision_reason = choose_precision(
+        params.mixed_precision, hardware or detect(with_gpus=True)
+    )
+    options = model_options(params, precision)
+    model = build_model(params.model, tuple(x_train.shape[1:]), n_classes, options)
     if params.model == "fast":
         whiten_stem(model, x_train)
     one_hot = np.eye(n_classes, dtype=np.float32)  # CategoricalCrossentropy: label smoothing
     fit_args = dict(
-        x=x_train,
-        y=one_hot[y_train],
-        validation_data=(x_val, one_hot[y_val]),
-        batch_size=params.batch_size,
+        x=batches(x_train, params.batch_size, one_hot[y_train], shuffle_seed=params.seed),
+        validation_data=batches(x_val, params.batch_size, one_hot[y_val]),
         class_weight=class_weights(y_train, params),
-        shuffle=True,
+        shuffle=False,  # `batches` shuffles; Keras would only warn that it cannot
         verbose=2,
     )
     timer = EpochTimer()
@@ -185,6 +193,8 @@ def fit(
         seconds_per_epoch=timer.seconds,
         stopped_by=stopped_by(budget, last_stops),
         fine_tune_epochs=fine_tune_epochs,
+        precision=precision,
+        precision_reason=precision_reason,
     )
 
 

@@ -65,9 +65,18 @@ def test_fine_tuning_unfreezes_the_transfer_backbone() -> None:
 def test_mixed_precision_computes_in_bfloat16_and_outputs_float32() -> None:
     model = build_model("fast", (16, 16, 3), 2, ModelOptions(mixed_precision=True))
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert {layer.compute_dtype for layer in convs} == {"bfloat16"}
+    assert {layer.compute_dtype for layer in convs if layer.name != "whiten"} == {"bfloat16"}
     assert model.get_layer("probabilities").compute_dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left alone
+
+
+def test_mixed_precision_keeps_pixels_and_whitening_in_float32() -> None:
+    options = ModelOptions(augmentation=AugmentationParams(flip=True), mixed_precision=True)
+    model = build_model("fast", (16, 16, 3), 2, options)
+    augmentation = model.get_layer("augmentation")
+    first = [model.get_layer(name) for name in ("normalise", "whiten", "whiten_bias")]
+    assert {layer.compute_dtype for layer in [*first, augmentation]} == {"float32"}
+    assert {step.compute_dtype for step in augmentation.steps} == {"float32"}
 
 
 def test_augmentation_sits_right_after_normalisation() -> None:

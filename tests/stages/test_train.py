@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from stages.errors import StageError
+from stages.hardware import Hardware
 from stages.params import TrainParams
 from stages.train import fit, main, make_optimizer
 from tests.stages.test_training_callbacks import FakeClock
@@ -39,6 +40,20 @@ def test_same_seed_gives_same_weights() -> None:
     second = fit(toy_split(32, 0), toy_split(16, 1), 2, small()).model
     for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("flags", "compute_dtype"), [({"avx2"}, "float32"), ({"avx2", "avx512_bf16"}, "bfloat16")]
+)
+def test_auto_precision_is_decided_for_the_hardware(flags: set[str], compute_dtype: str) -> None:
+    hardware = Hardware("test CPU", frozenset(flags))
+    training = fit(
+        toy_split(16, 0), toy_split(8, 1), 2, small(mixed_precision="auto"), hardware=hardware
+    )
+    dense = training.model.layers[-2]
+    assert dense.compute_dtype == compute_dtype
+    assert training.precision == ("none" if compute_dtype == "float32" else "bfloat16")
+    assert training.precision_reason.startswith("auto: the CPU has")
 
 
 def test_sgd_optimizer_uses_the_configured_momentum_and_nesterov() -> None:
@@ -175,6 +190,8 @@ def test_main_writes_model_provenance_and_live_log(tmp_path: Path) -> None:
     assert info["classes"] == ["dark", "bright"]
     assert info["epochs_run"] == 2 and info["input_shape"] == [8, 8, 1]
     assert {"tensorflow", "keras", "numpy", "python"} <= set(info["versions"])
+    assert info["precision"] == {"used": "none", "why": "train.mixed_precision: none"}
+    assert {"cpu_model", "isa", "gpus"} <= set(info["machine"])
     assert set(info["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
     best = info["best_epoch"] - 1
     assert info["best_val_accuracy"] == max(info["history"]["val_accuracy"])

@@ -33,6 +33,7 @@ def test_left_out_keys_take_the_presets_defaults() -> None:
     assert params.schedule.name == "one_cycle" and params.label_smoothing == 0.2
     assert params.augmentation.flip and params.augmentation.translate == 2
     assert params.lookahead.every == 5 and parse_train(model="mlp").lookahead.every == 0
+    assert params.mixed_precision == "auto" and parse_train(model="mlp").mixed_precision == "none"
 
 
 def test_null_means_the_presets_default() -> None:

@@ -1,0 +1,40 @@
+"""Arrays to Keras as a tf.data pipeline of batches, for `fit` and `predict`.
+
+Not `fit(x=array)` / `predict(array)`: Keras' array adapter then starts every epoch (and every
+`predict` call) by rebuilding a pipeline around the whole array. On 2 cores the first step of
+each epoch took 4.5 s instead of 0.4 s for 10,240 CIFAR images: about 20 s of every epoch for
+47,000. Here the arrays become tensors once and each batch is gathered from them by index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def batches(
+    images: np.ndarray,
+    batch_size: int,
+    targets: np.ndarray | None = None,
+    shuffle_seed: int | None = None,
+) -> Any:
+    """Batches of `images` (with their `targets`, if given) in order, or in a new order every
+    epoch when `shuffle_seed` is given: the same orders for the same seed."""
+    import tensorflow as tf
+
+    image_tensor = tf.convert_to_tensor(images)
+    target_tensor = None if targets is None else tf.convert_to_tensor(targets)
+
+    def gather(index: Any) -> Any:
+        batch = tf.gather(image_tensor, index)
+        return batch if target_tensor is None else (batch, tf.gather(target_tensor, index))
+
+    order = tf.data.Dataset.range(len(images))
+    if shuffle_seed is not None:
+        order = order.shuffle(len(images), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return (
+        order.batch(batch_size)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
