@@ -1,8 +1,9 @@
 """What the machine computes natively, for `train.mixed_precision: auto` and for provenance.
 
-bfloat16 pays only where the hardware multiplies in it: on a 2-core AVX-512 BF16 EPYC, `fast`
-trains about twice as fast in bfloat16 (bench/results), while on AVX2-only CPUs oneDNN emulates
-it and the same network runs over ten times slower. So `auto` looks before it chooses.
+bfloat16 pays only where the hardware multiplies in it: on a 2-core AVX-512 BF16 EPYC, `fast`'s
+median training step took 0.41 s in bfloat16 against 0.52 s in float32 (README, Benchmarks),
+while on AVX2-only CPUs oneDNN emulates it and the same network runs over ten times slower. So
+`auto` looks before it chooses.
 """
 
 from __future__ import annotations
