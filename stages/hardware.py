@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +32,7 @@ class Hardware:
 
     cpu_model: str = ""
     cpu_flags: frozenset[str] = frozenset()
-    gpu_capabilities: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+    gpu_capabilities: tuple[tuple[int, int], ...] = ()
 
     def describe(self) -> dict[str, object]:
         """For provenance files: CPU count and name, the features that matter, the GPUs."""

@@ -60,7 +60,7 @@ def make_optimizer(params: TrainParams, rate: Rate | None = None) -> keras.optim
     return keras.optimizers.Adam(rate)
 
 
-def model_options(params: TrainParams, precision: Precision = "none") -> ModelOptions:
+def model_options(params: TrainParams, precision: Precision) -> ModelOptions:
     return ModelOptions(
         augmentation=params.augmentation,
         dropout=params.regularization.dropout,
