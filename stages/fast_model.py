@@ -13,8 +13,9 @@ GPU: 35 plain, 21 with whitening, 18 with dirac, 13.5 with the batch-norm bias r
 - the preset's lookahead (`train.lookahead`, 13.5 -> 12 epochs in airbench's ablations).
 
 Widths (`train.fast.widths`) trade accuracy for time: on a 2-core AVX-512 EPYC, airbench's
-64/256/256 trains 400-460 images/s; 15 epochs of CIFAR-10 (JPEG copy) took 28.6-29.1 minutes
-for 89.7% test accuracy, 90.7-90.8% with multi-crop TTA, in float32 or bfloat16 (bench/results).
+64/256/256 trains 400-480 images/s; 15 epochs of CIFAR-10 (JPEG copy) gave 89.7% test accuracy,
+90.7-90.8% with multi-crop TTA, in float32 or bfloat16; 18 epochs fitted to a 30-minute budget
+(`schedule.fit_to_time`) gave 89.7%, 91.2% with multi-crop TTA (bench/results).
 """
 
 from __future__ import annotations

@@ -41,6 +41,34 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+@keras.saving.register_keras_serializable(package="imgflow")
+class FittedToTime(keras.optimizers.schedules.LearningRateSchedule):
+    """`schedule` evaluated at the larger of the optimiser's step and `clock_steps`, the step
+    that the share of the time budget spent stands for (`training_callbacks.BudgetClock` sets
+    it before each batch; the compiled step reads the variable). A saved model keeps only the
+    step-based schedule: the clock belongs to the run that trained it."""
+
+    def __init__(
+        self,
+        schedule: keras.optimizers.schedules.LearningRateSchedule,
+        clock_steps: keras.Variable | None = None,
+    ) -> None:
+        self.schedule = schedule
+        if clock_steps is None:
+            clock_steps = keras.Variable(0.0, dtype="float32", trainable=False, name="clock_steps")
+        self.clock_steps = clock_steps
+
+    def __call__(self, step: Any) -> Any:
+        return self.schedule(ops.maximum(ops.cast(step, "float32"), self.clock_steps))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"schedule": keras.saving.serialize_keras_object(self.schedule)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> FittedToTime:
+        return cls(keras.saving.deserialize_keras_object(config["schedule"]))
+
+
 def learning_rate(params: TrainParams, steps_per_epoch: int) -> Rate:
     """The optimiser's learning rate for the main phase: a number, or a per-step schedule."""
     schedule, peak = params.schedule, params.learning_rate

@@ -31,6 +31,11 @@ class ScheduleParams(Section):
     step_epochs: Int = Field(default=10, gt=0)
     factor: float = Field(default=0.1, gt=0, lt=1)
     patience: Int = Field(default=2, gt=0)
+    # cosine, one_cycle with max_minutes: the schedule (and lookahead's ramp) advances by the
+    # larger of the share of the steps done and the share of max_minutes spent, so a run the
+    # budget ends before its last epoch still ends at a decayed rate, not mid-schedule. The
+    # rates then depend on the machine's speed: the same seed no longer gives the same model.
+    fit_to_time: bool = False
 
 
 class RegularizationParams(Section):
@@ -159,6 +164,24 @@ class TrainParams(Section):
             )
         return self
 
+    @model_validator(mode="after")
+    def _fit_to_time_has_a_budget_to_fit(self) -> TrainParams:
+        if not self.schedule.fit_to_time:
+            return self
+        if self.schedule.name not in ("cosine", "one_cycle"):
+            raise ValueError(
+                f"schedule.fit_to_time needs a cosine or one_cycle schedule to stretch over the "
+                f"budget, not {self.schedule.name}"
+            )
+        if self.max_minutes is None:
+            raise ValueError("schedule.fit_to_time needs max_minutes: the budget to fit it to")
+        if self.fine_tune.epochs:
+            raise ValueError(
+                f"schedule.fit_to_time gives the main phase all of max_minutes: none would be "
+                f"left for fine_tune.epochs ({self.fine_tune.epochs})"
+            )
+        return self
+
 
 def with_preset_warmup(
     merged: dict[str, Any], given: dict[str, Any], defaults: dict[str, Any]
@@ -211,8 +234,9 @@ PRESET_CHANGES: dict[str, dict[str, Any]] = {
     # losses: lr 1.5e-3 per image in the batch, L2 7.65e-4 (airbench's decay of 0.0153 per
     # 1024 images), momentum 0.85, warm-up over the first fifth. On 10,000 images for 4
     # epochs, val accuracy 0.689 / 0.735 / 0.750 at lr 0.17 / 0.33 / 0.66: short runs want
-    # more. An epoch of 47,000 images: 83-149 s on a 2-core AVX-512 BF16 EPYC (bfloat16 by
-    # `auto`), so 15 epochs fit 30 minutes there (bench/results).
+    # more. An epoch of 47,000 images: 84-114 s on a 2-core AVX-512 BF16 EPYC (bfloat16 by
+    # `auto`), so 15 epochs fit 30 minutes there with room to spare; with max_minutes and
+    # schedule.fit_to_time, `epochs` 20 fits the schedule to the budget (bench/results).
     "fast": {
         "epochs": 15,
         "batch_size": 256,

@@ -55,6 +55,10 @@ class TimeBudget(keras.callbacks.Callback):
         assert self.started is not None
         return self.clock() - self.started
 
+    def spent_fraction(self) -> float:
+        """The share of the budget spent, 0 before training starts, at most 1."""
+        return 0.0 if self.started is None else min(self._spent() / self.budget, 1.0)
+
     def _stop(self) -> None:
         self.stopped = True
         self.model.stop_training = True
@@ -74,16 +78,38 @@ class TimeBudget(keras.callbacks.Callback):
             self._stop()
 
 
+class BudgetClock(keras.callbacks.Callback):
+    """Before each batch, sets `steps` to the share of `budget` spent times `total_steps`: the
+    step a schedule fitted to the time budget (`schedules.FittedToTime`) has reached by the
+    clock. A variable, so the compiled training step reads the new value without retracing."""
+
+    def __init__(self, budget: TimeBudget, total_steps: int) -> None:
+        super().__init__()
+        self.budget, self.total_steps = budget, total_steps
+        self.steps = keras.Variable(0.0, dtype="float32", trainable=False, name="budget_steps")
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self.steps.assign(self.budget.spent_fraction() * self.total_steps)
+
+
 class Lookahead(keras.callbacks.Callback):
     """Every `every` steps, the weights (batch-norm statistics included) become a slow average
     of themselves: slow = decay x slow + (1 - decay) x weights, then weights = slow (Zhang et
     al., 2019, in airbench's exponential-average form). The decay ramps up as (step / total)^3
     to `decay` at the last step: no drag while the weights still travel far, averaging out the
-    noise of the last steps. Lasts one `fit` of `total_steps` steps."""
+    noise of the last steps. Lasts one `fit` of `total_steps` steps; `progress` (default: step
+    / total_steps) says how far the run is, for a schedule fitted to a time budget."""
 
-    def __init__(self, total_steps: int, every: int, decay: float) -> None:
+    def __init__(
+        self,
+        total_steps: int,
+        every: int,
+        decay: float,
+        progress: Callable[[int], float] | None = None,
+    ) -> None:
         super().__init__()
         self.total_steps, self.every, self.decay = total_steps, every, decay
+        self.progress = progress or (lambda step: step / total_steps)
         self.step = 0
         self.averaged: list[Any] = []
         self.slow: list[Any] = []
@@ -98,7 +124,7 @@ class Lookahead(keras.callbacks.Callback):
         self.step += 1
         if self.step % self.every:
             return
-        decay = self.decay * min(self.step / self.total_steps, 1.0) ** 3
+        decay = self.decay * min(self.progress(self.step), 1.0) ** 3
         for i, variable in enumerate(self.averaged):
             self.slow[i] = decay * self.slow[i] + (1 - decay) * keras.ops.convert_to_numpy(variable)
             variable.assign(self.slow[i])

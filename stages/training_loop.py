@@ -19,9 +19,10 @@ from stages.errors import StageError
 from stages.fast_model import whiten_stem
 from stages.hardware import Hardware, Precision, choose_precision, detect
 from stages.models import ModelOptions, build_model
-from stages.schedules import Rate, learning_rate
+from stages.schedules import FittedToTime, Rate, learning_rate
 from stages.train_params import TrainParams
 from stages.training_callbacks import (
+    BudgetClock,
     Clock,
     EpochTimer,
     LearningRateLogger,
@@ -105,6 +106,33 @@ def phase_callbacks(params: TrainParams) -> list[keras.callbacks.Callback]:
     return callbacks
 
 
+def main_phase_rate(
+    params: TrainParams, steps_per_epoch: int, budget: TimeBudget | None
+) -> tuple[Rate, list[keras.callbacks.Callback]]:
+    """The main phase's learning rate, and the callbacks that pace it: lookahead, and with
+    `schedule.fit_to_time` the clock that moves the schedule by the share of the budget spent."""
+    rate = learning_rate(params, steps_per_epoch)
+    total_steps = params.epochs * steps_per_epoch
+    pacing: list[keras.callbacks.Callback] = []
+    progress = None
+    if params.schedule.fit_to_time:
+        # TrainParams allows it only with max_minutes and a cosine or one_cycle schedule.
+        assert budget is not None and isinstance(
+            rate, keras.optimizers.schedules.LearningRateSchedule
+        )
+        clock = BudgetClock(budget, total_steps)
+        rate = FittedToTime(rate, clock.steps)
+        pacing.append(clock)
+
+        def progress(step: int) -> float:
+            return max(step / total_steps, budget.spent_fraction())
+
+    if params.lookahead.every:
+        lookahead = params.lookahead
+        pacing.append(Lookahead(total_steps, lookahead.every, lookahead.decay, progress))
+    return rate, pacing
+
+
 def fit(
     train: Split,
     val: Split,
@@ -158,15 +186,12 @@ def fit(
                 )
             ]
         steps_per_epoch = math.ceil(len(x_train) / params.batch_size)
-        compile_model(model, params, learning_rate(params, steps_per_epoch))
+        rate, pacing = main_phase_rate(params, steps_per_epoch, budget)
+        compile_model(model, params, rate)
         main_stops = phase_callbacks(params)
-        lookahead = []
-        if params.lookahead.every:
-            total_steps = params.epochs * steps_per_epoch
-            lookahead = [Lookahead(total_steps, params.lookahead.every, params.lookahead.decay)]
         history = model.fit(
             epochs=params.epochs,
-            callbacks=[*lookahead, *shared, *plateau, *main_stops, *(callbacks or [])],
+            callbacks=[*pacing, *shared, *plateau, *main_stops, *(callbacks or [])],
             **fit_args,
         ).history
         last_stops = main_stops

@@ -33,3 +33,7 @@ def test_the_same_seed_gives_the_same_orders() -> None:
     one, two = batches(IMAGES, 4, shuffle_seed=7), batches(IMAGES, 4, shuffle_seed=7)
     for _ in range(2):
         np.testing.assert_array_equal(np.concatenate(epoch(one)), np.concatenate(epoch(two)))
+
+
+def test_autotuning_is_off_so_dropping_an_epochs_iterator_does_not_wait_for_its_thread() -> None:
+    assert batches(IMAGES, 4, shuffle_seed=1).options().autotune.enabled is False

@@ -7,7 +7,7 @@ from typing import Any
 import keras
 import pytest
 
-from stages.schedules import OneCycle, learning_rate
+from stages.schedules import FittedToTime, OneCycle, learning_rate
 from stages.train_params import TrainParams
 
 STEPS_PER_EPOCH = 10
@@ -61,3 +61,23 @@ def test_one_cycle_round_trips_through_keras_serialization() -> None:
     schedule = OneCycle(0.4, 5, 50, 0.02)
     copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
     assert isinstance(copy, OneCycle) and copy.get_config() == schedule.get_config()
+
+
+def test_fitted_to_time_runs_at_the_clocks_step_when_the_clock_is_ahead() -> None:
+    clock_steps = keras.Variable(60.0, trainable=False)
+    schedule = FittedToTime(OneCycle(0.4, 20, 100), clock_steps)
+    assert float(schedule(10)) == pytest.approx(0.4 * 40 / 80)  # step 60 of 100, not 10
+    clock_steps.assign(100.0)
+    assert float(schedule(10)) == pytest.approx(0.0, abs=1e-7)  # budget spent: fully decayed
+
+
+def test_fitted_to_time_runs_at_the_optimisers_step_when_that_is_ahead() -> None:
+    schedule = FittedToTime(OneCycle(0.4, 20, 100), keras.Variable(5.0, trainable=False))
+    assert float(schedule(60)) == pytest.approx(0.4 * 40 / 80)
+
+
+def test_fitted_to_time_saves_as_its_step_based_schedule() -> None:
+    schedule = FittedToTime(OneCycle(0.4, 20, 100), keras.Variable(90.0, trainable=False))
+    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+    assert isinstance(copy, FittedToTime) and float(copy.clock_steps.numpy()) == 0.0
+    assert copy.schedule.get_config() == schedule.schedule.get_config()

@@ -118,6 +118,33 @@ def test_max_minutes_stops_cleanly_keeping_the_best_model() -> None:
     assert training.stopped_by == "max_minutes" and len(training.history["loss"]) < 20
 
 
+def test_fit_to_time_ends_a_run_the_budget_cuts_short_at_a_decayed_rate() -> None:
+    def last_rate(fit_to_time: bool) -> tuple[str, float]:
+        schedule = {"name": "one_cycle", "warmup_epochs": 1, "fit_to_time": fit_to_time}
+        params = small(epochs=20, batch_size=4, learning_rate=0.1, max_minutes=1, schedule=schedule)
+        training = fit(toy_split(32, 0), toy_split(16, 1), 2, params, clock=FakeClock(step=1))
+        return training.stopped_by, training.history["learning_rate"][-1]
+
+    # Cut after a few of its 20 epochs, the step-paced rate is still near its peak (0.074);
+    # the clock-paced one has followed the minute almost to its end (0.019).
+    (step_paced_stop, step_paced_rate), (clock_paced_stop, clock_paced_rate) = (
+        last_rate(fit_to_time=False),
+        last_rate(fit_to_time=True),
+    )
+    assert step_paced_stop == clock_paced_stop == "max_minutes"
+    assert step_paced_rate > 0.06 and clock_paced_rate < 0.03
+
+
+def test_a_model_trained_fitted_to_time_saves_and_loads(tmp_path: Path) -> None:
+    schedule = {"name": "one_cycle", "fit_to_time": True}
+    params = small(epochs=2, max_minutes=1, schedule=schedule)
+    model = fit(toy_split(16, 0), toy_split(8, 1), 2, params, clock=FakeClock(step=0.01)).model
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    x_val = toy_split(8, 1)[0]
+    np.testing.assert_allclose(loaded.predict(x_val, verbose=0), model.predict(x_val, verbose=0))
+
+
 def test_fine_tune_phase_runs_its_epochs_at_the_lower_rate() -> None:
     params = small(
         epochs=2, learning_rate=0.01, fine_tune={"epochs": 2, "learning_rate_fraction": 0.1}

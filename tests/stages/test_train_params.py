@@ -171,3 +171,28 @@ def test_warmup_as_long_as_the_run_is_refused_naming_both_keys() -> None:
 def test_warmup_is_not_checked_for_schedules_without_one() -> None:
     params = parse_train(model="mlp", epochs=2, schedule={"name": "step", "warmup_epochs": 5})
     assert params.schedule.warmup_epochs == 5
+
+
+def test_fit_to_time_is_accepted_with_a_budget_and_a_decaying_schedule() -> None:
+    params = parse_train(model="fast", max_minutes=30, schedule={"fit_to_time": True})
+    assert params.schedule.fit_to_time and params.schedule.name == "one_cycle"
+
+
+@pytest.mark.parametrize(
+    ("train", "expected"),
+    [
+        ({"model": "fast"}, "schedule.fit_to_time needs max_minutes"),
+        (
+            {"model": "mlp", "max_minutes": 5, "schedule": {"name": "step"}},
+            "needs a cosine or one_cycle schedule to stretch over the budget, not step",
+        ),
+        (
+            {"model": "fast", "max_minutes": 5, "fine_tune": {"epochs": 2}},
+            "none would be left for fine_tune.epochs (2)",
+        ),
+    ],
+)
+def test_fit_to_time_without_what_it_fits_is_refused(train: dict, expected: str) -> None:
+    schedule = {**train.get("schedule", {}), "fit_to_time": True}
+    message = train_error(**{**train, "schedule": schedule})
+    assert expected in message and "train:" in message

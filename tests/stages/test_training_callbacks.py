@@ -6,7 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from stages.training_callbacks import EpochTimer, LearningRateLogger, Lookahead, TimeBudget
+from stages.training_callbacks import (
+    BudgetClock,
+    EpochTimer,
+    LearningRateLogger,
+    Lookahead,
+    TimeBudget,
+)
 
 
 class FakeClock:
@@ -56,6 +62,19 @@ def test_time_budget_stops_before_an_epoch_that_would_not_fit() -> None:
     assert budget.stopped
 
 
+def test_budget_clock_sets_the_step_the_share_of_the_budget_spent_stands_for() -> None:
+    clock = FakeClock(step=0)
+    budget = TimeBudget(max_minutes=1, clock=clock)
+    budget_clock = BudgetClock(budget, total_steps=200)
+    budget.on_train_begin()
+    clock.now = 15  # a quarter of the minute
+    budget_clock.on_train_batch_begin(0)
+    assert float(budget_clock.steps.numpy()) == pytest.approx(50)
+    clock.now = 90  # past the budget: the schedule's last step, not beyond
+    budget_clock.on_train_batch_begin(1)
+    assert float(budget_clock.steps.numpy()) == pytest.approx(200)
+
+
 def test_epoch_timer_records_each_epoch() -> None:
     timer = EpochTimer(clock=FakeClock(step=2))
     run(timer, epochs=3)
@@ -84,3 +103,17 @@ def test_lookahead_averages_every_n_steps_with_the_ramped_decay() -> None:
     for batch in range(5, 10):
         lookahead.on_train_batch_end(batch)  # step 10: the full decay, 0.5
     assert float(kernel.numpy()[0, 0]) == pytest.approx(0.5 * 0.9375 + 0.5 * 2.0)
+
+
+def test_lookahead_ramps_its_decay_by_the_progress_it_is_given() -> None:
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    kernel = model.layers[0].kernel
+    # step 1 of 100 by the steps, but all the way by the progress (as if the budget were spent)
+    lookahead = Lookahead(total_steps=100, every=1, decay=0.5, progress=lambda step: 1.0)
+    lookahead.set_model(model)
+    lookahead.on_train_begin()
+    kernel.assign([[1.0]])
+    lookahead.on_train_batch_end(0)
+    assert float(kernel.numpy()[0, 0]) == pytest.approx(0.5)  # full decay, not 0.5 x 0.01^3
