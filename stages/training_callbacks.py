@@ -91,6 +91,11 @@ class BudgetClock(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.steps.assign(self.budget.spent_fraction() * self.total_steps)
 
+    def progress(self, step: int) -> float:
+        """How far the run is after `step` steps: the larger of the steps' and the budget's share
+        (for `Lookahead`'s ramp, paced like the schedule)."""
+        return max(step / self.total_steps, self.budget.spent_fraction())
+
 
 class Lookahead(keras.callbacks.Callback):
     """Every `every` steps, the weights (batch-norm statistics included) become a slow average
@@ -108,7 +113,7 @@ class Lookahead(keras.callbacks.Callback):
         progress: Callable[[int], float] | None = None,
     ) -> None:
         super().__init__()
-        self.total_steps, self.every, self.decay = total_steps, every, decay
+        self.every, self.decay = every, decay
         self.progress = progress or (lambda step: step / total_steps)
         self.step = 0
         self.averaged: list[Any] = []

@@ -123,10 +123,7 @@ def main_phase_rate(
         clock = BudgetClock(budget, total_steps)
         rate = FittedToTime(rate, clock.steps)
         pacing.append(clock)
-
-        def progress(step: int) -> float:
-            return max(step / total_steps, budget.spent_fraction())
-
+        progress = clock.progress
     if params.lookahead.every:
         lookahead = params.lookahead
         pacing.append(Lookahead(total_steps, lookahead.every, lookahead.decay, progress))

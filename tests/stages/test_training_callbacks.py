@@ -70,6 +70,9 @@ def test_budget_clock_sets_the_step_the_share_of_the_budget_spent_stands_for() -
     clock.now = 15  # a quarter of the minute
     budget_clock.on_train_batch_begin(0)
     assert float(budget_clock.steps.numpy()) == pytest.approx(50)
+    # lookahead's progress: the further on of the budget's share and the steps' share
+    assert budget_clock.progress(20) == pytest.approx(0.25)
+    assert budget_clock.progress(100) == pytest.approx(0.5)
     clock.now = 90  # past the budget: the schedule's last step, not beyond
     budget_clock.on_train_batch_begin(1)
     assert float(budget_clock.steps.numpy()) == pytest.approx(200)
