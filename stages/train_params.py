@@ -235,8 +235,9 @@ PRESET_CHANGES: dict[str, dict[str, Any]] = {
     # 1024 images), momentum 0.85, warm-up over the first fifth. On 10,000 images for 4
     # epochs, val accuracy 0.689 / 0.735 / 0.750 at lr 0.17 / 0.33 / 0.66: short runs want
     # more. An epoch of 47,000 images: 84-114 s on a 2-core AVX-512 BF16 EPYC (bfloat16 by
-    # `auto`), so 15 epochs fit 30 minutes there with room to spare; with max_minutes and
-    # schedule.fit_to_time, `epochs` 20 fits the schedule to the budget (bench/results).
+    # `auto`), so 15 epochs fit 30 minutes there with room to spare, but 127-148 s (49,000
+    # images) on a slower host of that kind; with max_minutes and schedule.fit_to_time,
+    # `epochs` 20 fits the schedule to the budget wherever it runs (bench/results).
     "fast": {
         "epochs": 15,
         "batch_size": 256,

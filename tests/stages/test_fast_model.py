@@ -3,7 +3,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stages.fast_model import BiasShift, PartialDirac, whiten_stem, whitening_filters
+from stages.fast_model import (
+    BiasShift,
+    NormShift,
+    PartialDirac,
+    whiten_stem,
+    whitening_filters,
+)
 from stages.models import ModelOptions, build_model, load_model
 from stages.train_params import FastParams, TrainParams
 from stages.training_loop import fit
@@ -90,6 +96,46 @@ def test_bias_shift_multiplies_the_sgd_learning_rate() -> None:
     np.testing.assert_allclose(bias_after_one_sgd_step(64.0), [-0.64, -0.64], rtol=1e-6)
 
 
+def norm_shift_with_bias(bias: list[float], momentum: float = 0.5) -> NormShift:
+    layer = NormShift(64.0, momentum=momentum)
+    layer.build((None, 5, 5, len(bias)))
+    layer.stored_bias.assign(np.asarray(bias, np.float32) / layer.scale)
+    return layer
+
+
+def test_norm_shift_normalises_each_channel_then_adds_its_bias_while_training() -> None:
+    images = np.random.default_rng(0).normal(2.0, 3.0, size=(16, 5, 5, 2)).astype(np.float32)
+    out = keras.ops.convert_to_numpy(norm_shift_with_bias([0.5, -1.0])(images, training=True))
+    mean, std = images.mean(axis=(0, 1, 2)), images.std(axis=(0, 1, 2))
+    np.testing.assert_allclose(out, (images - mean) / std + [0.5, -1.0], atol=1e-4)
+
+
+def test_norm_shift_moves_its_statistics_towards_each_training_batch() -> None:
+    layer = norm_shift_with_bias([0.0], momentum=0.5)
+    layer(np.full((4, 5, 5, 1), 6.0, np.float32), training=True)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_mean), [3.0])  # 0 -> 3
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_variance), [0.5])  # 1 -> .5
+
+
+def test_norm_shift_uses_the_moving_statistics_at_inference() -> None:
+    layer = norm_shift_with_bias([1.0])
+    layer.moving_mean.assign([2.0])
+    layer.moving_variance.assign([4.0])
+    out = keras.ops.convert_to_numpy(layer(np.full((1, 5, 5, 1), 6.0, np.float32)))
+    np.testing.assert_allclose(out, (6.0 - 2.0) / 2.0 + 1.0, rtol=1e-4)
+
+
+def test_norm_shift_learns_its_bias_at_the_multiplied_rate() -> None:
+    layer = norm_shift_with_bias([0.0])
+    images = np.random.default_rng(0).normal(size=(4, 5, 5, 1)).astype(np.float32)
+    with tf.GradientTape() as tape:
+        loss = keras.ops.sum(layer(images, training=True))  # d loss / d shift = 100 pixels
+    keras.optimizers.SGD(1e-4).apply_gradients(
+        zip(tape.gradient(loss, layer.trainable_variables), layer.trainable_variables, strict=True)
+    )
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.bias), [-0.64], rtol=1e-4)
+
+
 def test_fast_widths_set_the_group_convolutions_filters() -> None:
     model = build_model("fast", (16, 16, 3), 2, ModelOptions(fast=FastParams(widths=(8, 12, 16))))
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -107,8 +153,10 @@ def test_fast_pools_down_to_one_pixel_for_small_and_cifar_images(side: int) -> N
     assert pooled == ([3, 1, 1] if side == 8 else [15, 7, 3])
 
 
-def test_fast_saves_and_loads_its_custom_layers(tmp_path) -> None:
-    model = build_model("fast", (16, 16, 3), 2)
+@pytest.mark.parametrize("mixed_precision", [False, True])
+def test_fast_saves_and_loads_its_custom_layers(tmp_path, mixed_precision: bool) -> None:
+    # bfloat16: a loaded model casts variable reads inside its call; NormShift's must stay float32
+    model = build_model("fast", (16, 16, 3), 2, ModelOptions(mixed_precision=mixed_precision))
     whiten_stem(model, uint8_images())
     images = np.random.default_rng(1).integers(0, 256, size=(3, 16, 16, 3)).astype(np.uint8)
     model.save(tmp_path / "model.keras")
