@@ -87,11 +87,12 @@ class BiasShift(layers.Layer):
 @keras.saving.register_keras_serializable(package="imgflow")
 class NormShift(BiasShift):
     """Batch norm without a scale, shifted by `BiasShift`'s fast-learning bias, in one fused
-    kernel (TensorFlow's FusedBatchNormV3; oneDNN's on x86). The same arithmetic as Keras'
-    BatchNormalization(center=False, scale=False) then a BiasShift, which under bfloat16 run as
-    a dozen small ops each way with float32 casts. On 2 cores, the six of them in `fast` with
-    their GELUs took ~170 ms forward and backward per batch of 256 CIFAR images, fused ~50 ms;
-    whole training steps ~10% faster (side by side in one process)."""
+    kernel (TensorFlow's FusedBatchNormV3, oneDNN's on x86; feature maps N x H x W x C). The
+    same arithmetic as Keras' BatchNormalization(center=False, scale=False) then a BiasShift,
+    which under bfloat16 run as a dozen small ops each way with float32 casts. On 2 cores,
+    the six of them in `fast` with their GELUs took ~170 ms forward and backward per batch of
+    256 CIFAR images, fused ~50 ms; whole training steps ~10% faster (side by side in one
+    process)."""
 
     def __init__(
         self,
