@@ -172,6 +172,14 @@ def versions() -> dict[str, str]:
     }
 
 
+def write_result(name: str, result: dict[str, object]) -> Path:
+    """bench/results/<name>-<UTC timestamp>.json: one file a run, never overwritten."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
@@ -235,9 +243,7 @@ def main() -> None:
         "machine": machine(),
         "versions": versions(),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result("ingest", result)
     print(f"total {total:.2f}s = {total / baseline_seconds:.2f}x baseline; peak {peak_mb:.0f} MB")
     print(f"-> {out}")
 

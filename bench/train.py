@@ -33,12 +33,12 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import (  # noqa: E402
     DEFAULT_ARCHIVE,
-    RESULTS,
     ROOT,
     WORK,
     machine,
     run_measured,
     versions,
+    write_result,
 )
 
 STAGES = ("download", "validate", "resize", "split", "train", "evaluate")
@@ -179,9 +179,7 @@ def main() -> None:
         "machine": machine(),
         "versions": {**versions(), **measured.pop("train_versions")},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"train-{args.preset}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(f"train-{args.preset}", result)
     print(
         f"test accuracy {result['test_accuracy']}; train {measured['train_wall_seconds']}s -> {out}"
     )

@@ -35,9 +35,6 @@ from stages.model_parts import BN_MOMENTUM, ModelOptions, probabilities, stem
 # Whitening patch side: 2x2 patches of 3 channels give 12 directions, each kept with both signs
 # (GELU would otherwise drop the negative half), so 24 filters for RGB.
 WHITEN_PATCH = 2
-# Added to every eigenvalue, as a fraction of the mean one: keeps near-zero-variance directions
-# (pixel noise) from being amplified without bound. airbench's 5e-4 on unit-variance pixels.
-WHITEN_EPSILON = 5e-4
 # Images the whitening statistics come from: 5,000 CIFAR images give ~4.8 million patches,
 # far more than a 12x12 covariance needs.
 WHITEN_SAMPLE = 5000
@@ -174,12 +171,13 @@ class PartialDirac(keras.initializers.Initializer):
 
 
 def whitening_filters(
-    images: np.ndarray, patch: int = WHITEN_PATCH
+    images: np.ndarray, epsilon: float, patch: int = WHITEN_PATCH
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kernel (patch, patch, channels, 2 x patch^2 x channels) and bias that map each patch of
     `images` (N, H, W, C, already normalised) to uncorrelated unit-variance zero-mean outputs,
     each direction with both signs. The principal directions of the patch covariance
-    (PCA whitening), with `WHITEN_EPSILON` damping the smallest."""
+    (PCA whitening). `epsilon`, a fraction of the mean eigenvalue added to each one, damps the
+    smallest directions (`train.fast.whiten_epsilon`)."""
     windows = np.lib.stride_tricks.sliding_window_view(images, (patch, patch), axis=(1, 2))
     # (N, H', W', C, ph, pw) -> rows in the kernel's (ph, pw, C) order
     # One float64 copy (460 MB for 5,000 CIFAR images), centred in place; np.cov would add two
@@ -190,7 +188,7 @@ def whitening_filters(
     patches -= mean
     covariance = (patches.T @ patches) / max(len(patches) - 1, 1)
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    damped = eigenvalues + WHITEN_EPSILON * eigenvalues.mean()
+    damped = eigenvalues + epsilon * eigenvalues.mean()
     directions = eigenvectors / np.sqrt(np.maximum(damped, np.finfo(np.float64).tiny))
     directions = np.concatenate([directions, -directions], axis=1)
     channels = images.shape[-1]
@@ -198,13 +196,13 @@ def whitening_filters(
     return kernel.astype(np.float32), (-mean @ directions).astype(np.float32)
 
 
-def whiten_stem(model: keras.Model, images: np.ndarray) -> None:
+def whiten_stem(model: keras.Model, images: np.ndarray, epsilon: float) -> None:
     """Fit the frozen whitening layer to (a sample of) the training images, uint8 range, before
     training starts. The statistics are taken after the model's own normalisation."""
     # Evenly spaced, not the first ones: a split may be ordered by class.
     sample = images[:: max(1, len(images) // WHITEN_SAMPLE)][:WHITEN_SAMPLE]
     normalised = keras.ops.convert_to_numpy(model.get_layer("normalise")(sample))
-    kernel, bias = whitening_filters(normalised)
+    kernel, bias = whitening_filters(normalised, epsilon)
     model.get_layer("whiten").set_weights([kernel])
     bias_layer = model.get_layer("whiten_bias")
     bias_layer.set_weights([bias / bias_layer.scale])

@@ -100,10 +100,14 @@ class TransferParams(Section):
 
 
 class FastParams(Section):
-    """`fast` preset only: its network's widths, the main trade of accuracy against time."""
+    """`fast` preset only: its network's widths, the main trade of accuracy against time, and
+    how hard its fixed whitening layer amplifies the weakest pixel-patch directions."""
 
     # Filters of the three conv groups (each group: two 3x3 convolutions, one pooling).
     widths: tuple[Int, ...] = (64, 256, 256)
+    # Added to every eigenvalue of the 2x2-patch covariance, as a fraction of the mean one, before
+    # whitening divides by its square root: directions far weaker than this are scaled up less.
+    whiten_epsilon: float = Field(default=5e-4, gt=0, le=100)
 
     @field_validator("widths")
     @classmethod

@@ -152,7 +152,7 @@ def fit(
     options = model_options(params, precision)
     model = build_model(params.model, tuple(x_train.shape[1:]), n_classes, options)
     if params.model == "fast":
-        whiten_stem(model, x_train)
+        whiten_stem(model, x_train, params.fast.whiten_epsilon)
     one_hot = np.eye(n_classes, dtype=np.float32)  # CategoricalCrossentropy: label smoothing
     fit_args = dict(
         x=batches(x_train, params.batch_size, one_hot[y_train], shuffle_seed=params.seed),

@@ -28,6 +28,10 @@ def uint8_images(n: int = 200, side: int = 16) -> np.ndarray:
     return (correlated_images(n=n, side=side) * 150).clip(0, 255).astype(np.uint8)
 
 
+# airbench's damping: small enough that every direction of these images comes out at unit variance.
+EPSILON = 5e-4
+
+
 def patch_outputs(images: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
     out = tf.nn.conv2d(images, kernel, strides=1, padding="VALID").numpy() + bias
     return out.reshape(-1, kernel.shape[-1])
@@ -35,7 +39,7 @@ def patch_outputs(images: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> n
 
 def test_whitening_filters_give_zero_mean_uncorrelated_unit_variance_patches() -> None:
     images = correlated_images()
-    kernel, bias = whitening_filters(images)
+    kernel, bias = whitening_filters(images, EPSILON)
     assert kernel.shape == (2, 2, 3, 24)
     outputs = patch_outputs(images, kernel, bias)[:, :12]
     np.testing.assert_allclose(outputs.mean(axis=0), 0.0, atol=1e-4)
@@ -43,15 +47,26 @@ def test_whitening_filters_give_zero_mean_uncorrelated_unit_variance_patches() -
 
 
 def test_whitening_filters_keep_each_direction_with_both_signs() -> None:
-    kernel, bias = whitening_filters(correlated_images())
+    kernel, bias = whitening_filters(correlated_images(), EPSILON)
     np.testing.assert_array_equal(kernel[..., 12:], -kernel[..., :12])
     np.testing.assert_array_equal(bias[12:], -bias[:12])
+
+
+def test_larger_whiten_epsilon_damps_the_weakest_direction_and_keeps_the_strongest() -> None:
+    images = correlated_images()
+    sharp, _ = whitening_filters(images, EPSILON)
+    damped, _ = whitening_filters(images, 0.5)
+    # eigh orders directions by variance: the first is the weakest (noise), the last the image's
+    # overall brightness, whose eigenvalue is far above half the mean.
+    sharp_norms, damped_norms = (np.linalg.norm(k.reshape(12, 24), axis=0) for k in (sharp, damped))
+    assert damped_norms[0] < 0.5 * sharp_norms[0]
+    np.testing.assert_allclose(damped_norms[11], sharp_norms[11], rtol=0.2)
 
 
 def test_whiten_stem_whitens_the_models_normalised_input() -> None:
     images = uint8_images()
     model = build_model("fast", (16, 16, 3), 2)
-    whiten_stem(model, images)
+    whiten_stem(model, images, EPSILON)
     kernel = model.get_layer("whiten").get_weights()[0]
     bias = keras.ops.convert_to_numpy(model.get_layer("whiten_bias").bias)
     outputs = patch_outputs(images.astype(np.float32) / 255, kernel, bias)[:, :12]
@@ -62,9 +77,9 @@ def test_fit_whitens_the_stem_and_keeps_it_frozen() -> None:
     rng = np.random.default_rng(0)
     images = uint8_images(n=16)
     labels = rng.integers(0, 2, size=16)
-    params = TrainParams(model="fast", epochs=1, batch_size=8)
+    params = TrainParams(model="fast", epochs=1, batch_size=8, fast={"whiten_epsilon": 0.3})
     model = fit((images, labels), (images[:4], labels[:4]), 2, params).model
-    expected, _ = whitening_filters(images.astype(np.float32) / 255)
+    expected, _ = whitening_filters(images.astype(np.float32) / 255, 0.3)
     np.testing.assert_allclose(model.get_layer("whiten").get_weights()[0], expected, atol=1e-3)
     assert not model.get_layer("whiten").trainable
 
@@ -157,7 +172,7 @@ def test_fast_pools_down_to_one_pixel_for_small_and_cifar_images(side: int) -> N
 def test_fast_saves_and_loads_its_custom_layers(tmp_path, mixed_precision: bool) -> None:
     # bfloat16: a loaded model casts variable reads inside its call; NormShift's must stay float32
     model = build_model("fast", (16, 16, 3), 2, ModelOptions(mixed_precision=mixed_precision))
-    whiten_stem(model, uint8_images())
+    whiten_stem(model, uint8_images(), EPSILON)
     images = np.random.default_rng(1).integers(0, 256, size=(3, 16, 16, 3)).astype(np.uint8)
     model.save(tmp_path / "model.keras")
     loaded = load_model(tmp_path / "model.keras")

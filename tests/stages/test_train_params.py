@@ -124,6 +124,8 @@ def test_bad_top_level_value_names_the_dotted_key(key: str, value: Any) -> None:
         ("lookahead", "decay", 1.0),
         ("fast", "widths", [64, 256]),
         ("fast", "widths", [64, 0, 256]),
+        ("fast", "whiten_epsilon", 0.0),
+        ("fast", "whiten_epsilon", 1000.0),
     ],
 )
 def test_bad_nested_value_names_the_dotted_key(section: str, key: str, value: Any) -> None:
