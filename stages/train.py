@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from stages.artifacts import atomic_dir, atomic_file, read_json, write_json  # noqa: E402
 from stages.errors import run_stage  # noqa: E402
 from stages.hardware import Hardware, detect  # noqa: E402
+from stages.model_file import save_model  # noqa: E402
 from stages.params import TrainParams, load_params  # noqa: E402
 from stages.training_loop import Training, fit, make_optimizer  # noqa: E402
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     seconds = time.perf_counter() - started
     with atomic_file(args.model) as tmp:
-        training.model.save(tmp)
+        save_model(training.model, tmp)
     info = train_info(training, classes, params, seconds, hardware)
     write_json(info, args.model.with_name("train_info.json"))
     print(
