@@ -13,8 +13,10 @@ def twin_models() -> tuple:
     """Two distinct model objects with the same weights (bfloat16: layers share a dtype
     policy, which Keras saves under a per-process object id)."""
     options = ModelOptions(mixed_precision=True)
+    # Fresh name counters before each build: the same layer names, as in two training processes.
+    keras.backend.clear_session()
     first = build_model("cnn_basic", (8, 8, 3), 3, options)
-    keras.backend.clear_session()  # the same layer names, as in a second training process
+    keras.backend.clear_session()
     second = build_model("cnn_basic", (8, 8, 3), 3, options)
     second.set_weights(first.get_weights())
     return first, second
