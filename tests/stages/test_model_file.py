@@ -9,7 +9,7 @@ from stages.model_file import ZIP_EPOCH, reproducible_member, save_model
 from stages.models import ModelOptions, build_model, load_model
 
 
-def twin_models() -> tuple:
+def twin_models() -> tuple[keras.Model, keras.Model]:
     """Two distinct model objects with the same weights (bfloat16: layers share a dtype
     policy, which Keras saves under a per-process object id)."""
     options = ModelOptions(mixed_precision=True)
