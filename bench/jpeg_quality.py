@@ -28,12 +28,14 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import WORK, machine, versions, write_result  # noqa: E402
 
+from stages.batches import batches  # noqa: E402
 from stages.train_params import TrainParams  # noqa: E402
 from stages.training_loop import fit  # noqa: E402
 
 # The test images' first 1,000 only pick the best epoch (the one-cycle schedule makes that the
 # last one); accuracy is reported on all 10,000.
 VAL_IMAGES = 1000
+TEST_BATCH = 500
 
 
 def reencode(images: np.ndarray, quality: int) -> np.ndarray:
@@ -51,7 +53,8 @@ def accuracy_after_training(
 ) -> float:
     (x_test, y_test) = test
     trained = fit(train, (x_test[:VAL_IMAGES], y_test[:VAL_IMAGES]), 10, params)
-    predicted = trained.model.predict(x_test, batch_size=500, verbose=0).argmax(axis=1)
+    probabilities = trained.model.predict(batches(x_test, TEST_BATCH), verbose=0)
+    predicted = probabilities.argmax(axis=1)
     return float(np.mean(predicted == y_test))
 
 
