@@ -112,7 +112,9 @@ def run_dvc_repro(project: Path) -> dict[str, dict[str, float]]:
 
 
 def summary(project: Path, train_seconds: float, train_peak: int) -> dict[str, Any]:
-    info = json.loads((project / "models" / "train_info.json").read_text())
+    models = project / "models"
+    info = json.loads((models / "train_info.json").read_text())
+    info |= json.loads((models / "history.json").read_text())  # epochs, best epoch, curve
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     n_train = len(np.load(project / "data" / "processed" / "train_labels.npy"))
     epoch_seconds = info["seconds_per_epoch"]

@@ -199,10 +199,10 @@ def main(argv: list[str] | None = None) -> None:
     classes = read_json(args.processed / "classes.json")
     images = np.load(args.processed / "test_images.npy")
     labels = np.load(args.processed / "test_labels.npy")
-    info_path = args.model.with_name("train_info.json")  # train writes it beside the model
-    if not info_path.exists():
-        raise StageError(f"{info_path}: missing (train writes it beside the model): rerun train")
-    training = overfitting(read_json(info_path), str(info_path))
+    record_path = args.model.with_name("history.json")  # train writes it beside the model
+    if not record_path.exists():
+        raise StageError(f"{record_path}: missing (train writes it beside the model): rerun train")
+    training = overfitting(read_json(record_path), str(record_path))
     coarse = read_coarse_groups(args.processed / "hierarchy.json", classes)
     model = load_model(args.model)
 

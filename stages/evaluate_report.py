@@ -35,7 +35,7 @@ def _key(info: Mapping[str, Any], key: str, source: str) -> Any:
 
 
 def overfitting(info: Mapping[str, Any], source: str) -> dict[str, float | int]:
-    """Best epoch and train - validation accuracy gaps, from train's train_info.json.
+    """Best epoch and train - validation accuracy gaps, from train's history.json.
     Training accuracy is measured during each epoch (dropout and augmentation on), so a gap
     near zero or below is normal for a regularised model."""
     history = _key(info, "history", source)

@@ -2,8 +2,10 @@
 
 Outputs:
   models/model.keras        the best epoch's model by val accuracy (normalisation inside)
-  models/train_info.json    provenance: classes, input shape, params, versions, timings, and the
-                            per-epoch history evaluate reads the overfitting gap from
+  models/history.json       what training produced: per-epoch metrics, best epoch, what stopped
+                            it; evaluate reads the overfitting gap from it
+  models/train_info.json    provenance of the run: classes, input shape, params, precision,
+                            versions, machine and timings
   reports/train/            DVCLive log: per-epoch loss, accuracy and learning rate
 """
 
@@ -28,7 +30,25 @@ from stages.model_file import save_model  # noqa: E402
 from stages.params import TrainParams, load_params  # noqa: E402
 from stages.training_loop import Training, fit, make_optimizer  # noqa: E402
 
-__all__ = ["Training", "fit", "main", "make_optimizer", "train_info"]
+__all__ = ["Training", "fit", "main", "make_optimizer", "train_info", "training_record"]
+
+
+def training_record(training: Training) -> dict[str, Any]:
+    """What training produced, and nothing of how long it took: a retrain that reproduces the
+    model (same seed, data and CPU kind) reproduces this file byte for byte, so `dvc repro`
+    then skips evaluate, which depends on it, instead of rerunning it for new timings."""
+    history = training.history
+    val_acc = history.get("val_accuracy", [])
+    best = int(np.argmax(val_acc)) if val_acc else -1  # first of equals, as the checkpoint
+    return {
+        "epochs_run": len(history.get("loss", [])),
+        "fine_tune_epochs_run": training.fine_tune_epochs,
+        "best_epoch": best + 1,
+        "best_val_accuracy": val_acc[best] if val_acc else None,
+        "train_accuracy_at_best_epoch": history["accuracy"][best] if val_acc else None,
+        "stopped_by": training.stopped_by,
+        "history": history,
+    }
 
 
 def train_info(
@@ -38,23 +58,15 @@ def train_info(
     seconds: float,
     hardware: Hardware,
 ) -> dict[str, Any]:
+    """Provenance of the run: what went in, where it ran and how long each epoch took."""
     import tensorflow as tf
 
-    history, model = training.history, training.model
-    val_acc = history.get("val_accuracy", [])
-    best = int(np.argmax(val_acc)) if val_acc else -1  # first of equals, as the checkpoint
+    model = training.model
     return {
         "classes": classes,
         "input_shape": list(model.input_shape[1:]),
         "params": params.model_dump(),
         "precision": {"used": training.precision, "why": training.precision_reason},
-        "epochs_run": len(history.get("loss", [])),
-        "fine_tune_epochs_run": training.fine_tune_epochs,
-        "best_epoch": best + 1,
-        "best_val_accuracy": val_acc[best] if val_acc else None,
-        "train_accuracy_at_best_epoch": history["accuracy"][best] if val_acc else None,
-        "stopped_by": training.stopped_by,
-        "history": history,
         "seconds_per_epoch": [round(s, 3) for s in training.seconds_per_epoch],
         "train_seconds": round(seconds, 2),
         "parameters": int(model.count_params()),
@@ -106,13 +118,14 @@ def main(argv: list[str] | None = None) -> None:
     seconds = time.perf_counter() - started
     with atomic_file(args.model) as tmp:
         save_model(training.model, tmp)
+    record = training_record(training)
+    write_json(record, args.model.with_name("history.json"))
     info = train_info(training, classes, params, seconds, hardware)
     write_json(info, args.model.with_name("train_info.json"))
     print(
-        f"train: {params.model} ({training.precision_reason}) {info['epochs_run']} epochs in "
-        f"{seconds:.1f}s "
-        f"(stopped by {training.stopped_by}), best val accuracy {info['best_val_accuracy']:.4f} "
-        f"at epoch {info['best_epoch']} -> {args.model}"
+        f"train: {params.model} ({training.precision_reason}) {record['epochs_run']} epochs in "
+        f"{seconds:.1f}s (stopped by {training.stopped_by}), best val accuracy "
+        f"{record['best_val_accuracy']:.4f} at epoch {record['best_epoch']} -> {args.model}"
     )
 
 

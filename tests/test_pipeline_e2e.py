@@ -42,6 +42,17 @@ def test_rerun_with_nothing_changed_skips_every_stage(built_project: Path) -> No
     assert again.stdout.count("didn't change, skipping") == 7
 
 
+def test_retrain_that_reproduces_the_model_leaves_evaluate_and_plot_skipped(
+    built_project: Path,
+) -> None:
+    dvc("repro", "--force", "--single-item", "train", cwd=built_project)
+    again = dvc("repro", cwd=built_project)
+    # Same seed, data and CPU: the same model bytes and history.json; only train_info.json's
+    # timings are new, and evaluate does not read them.
+    assert "Running stage" not in again.stdout
+    assert "Stage 'evaluate' didn't change, skipping" in again.stdout
+
+
 def test_experiment_with_other_epochs_shows_in_metrics_diff(built_project: Path) -> None:
     dvc("exp", "run", "-S", "train.epochs=2", cwd=built_project)
     diff = json.loads(dvc("metrics", "diff", "HEAD", "--json", cwd=built_project).stdout)

@@ -1,5 +1,5 @@
 """stages/evaluate.py: scores on hand-checkable probabilities, the overfitting figures from
-train_info.json, and main() on a tiny saved Keras model."""
+history.json, and main() on a tiny saved Keras model."""
 
 from __future__ import annotations
 
@@ -45,9 +45,9 @@ def splits() -> pd.DataFrame:
     )
 
 
-def train_info(**changes: Any) -> dict[str, Any]:
-    """train_info.json as train writes it: 3 epochs, best validation accuracy at epoch 2."""
-    info = {
+def history_record(**changes: Any) -> dict[str, Any]:
+    """history.json as train writes it: 3 epochs, best validation accuracy at epoch 2."""
+    record = {
         "epochs_run": 3,
         "history": {
             "loss": [1.0, 0.6, 0.4],
@@ -61,11 +61,11 @@ def train_info(**changes: Any) -> dict[str, Any]:
         "train_accuracy_at_best_epoch": 0.8,
         "stopped_by": "epochs",
     }
-    info.update(changes)
-    return info
+    record.update(changes)
+    return record
 
 
-TRAINING = overfitting(train_info(), "train_info.json")
+TRAINING = overfitting(history_record(), "history.json")
 
 
 def test_accuracy_and_loss_follow_the_probabilities() -> None:
@@ -197,28 +197,28 @@ def test_overfitting_gaps_at_best_and_last_epoch() -> None:
 
 
 @pytest.mark.parametrize("key", ["history", "best_epoch", "train_accuracy_at_best_epoch"])
-def test_train_info_of_an_older_model_names_the_file_and_key(key: str) -> None:
-    info = train_info()
-    del info[key]
-    with pytest.raises(StageError, match=f"models/train_info.json: missing key '{key}'"):
-        overfitting(info, "models/train_info.json")
+def test_history_missing_a_key_names_the_file_and_key(key: str) -> None:
+    record = history_record()
+    del record[key]
+    with pytest.raises(StageError, match=f"models/history.json: missing key '{key}'"):
+        overfitting(record, "models/history.json")
 
 
 def test_history_without_validation_accuracy_is_named() -> None:
-    info = train_info(history={"accuracy": [0.5]})
+    record = history_record(history={"accuracy": [0.5]})
     with pytest.raises(StageError, match="history: missing key 'val_accuracy'"):
-        overfitting(info, "train_info.json")
+        overfitting(record, "history.json")
 
 
 def test_uneven_history_is_refused() -> None:
-    info = train_info(history={"accuracy": [0.5, 0.6], "val_accuracy": [0.5]})
+    record = history_record(history={"accuracy": [0.5, 0.6], "val_accuracy": [0.5]})
     with pytest.raises(StageError, match="got 2 and 1 epochs"):
-        overfitting(info, "train_info.json")
+        overfitting(record, "history.json")
 
 
 def test_best_epoch_outside_the_history_is_refused() -> None:
     with pytest.raises(StageError, match=r"best_epoch 4 is outside 1\.\.3"):
-        overfitting(train_info(best_epoch=4), "train_info.json")
+        overfitting(history_record(best_epoch=4), "history.json")
 
 
 def test_hierarchy_file_is_optional(tmp_path: Path) -> None:
@@ -261,18 +261,18 @@ def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def model_in(folder: Path, processed: Path, info: dict[str, Any] | None) -> Path:
-    """A copy of the fixture's model in `folder`, with `info` as train_info.json beside it."""
+def model_in(folder: Path, processed: Path, record: dict[str, Any] | None) -> Path:
+    """A copy of the fixture's model in `folder`, with `record` as history.json beside it."""
     folder.mkdir(exist_ok=True)
     model = folder / "model.keras"
     model.write_bytes((processed.parent / "model.keras").read_bytes())
-    if info is not None:
-        (folder / "train_info.json").write_text(json.dumps(info))
+    if record is not None:
+        (folder / "history.json").write_text(json.dumps(record))
     return model
 
 
 def test_main_writes_every_report(processed: Path, tmp_path: Path, capsys) -> None:
-    model = model_in(tmp_path / "models", processed, train_info())
+    model = model_in(tmp_path / "models", processed, history_record())
     reports = tmp_path / "reports"
     main([str(processed), str(model), str(reports), "--params", str(PARAMS_YAML)])
     metrics = json.loads((reports / "metrics.json").read_text())
@@ -296,13 +296,13 @@ def test_main_adds_coarse_accuracy_when_split_wrote_a_hierarchy(
     for file in processed.iterdir():
         (data / file.name).write_bytes(file.read_bytes())
     (data / "hierarchy.json").write_text('{"ant": "insect", "bee": "insect", "cat": "mammal"}')
-    model = model_in(tmp_path / "models", processed, train_info())
+    model = model_in(tmp_path / "models", processed, history_record())
     main([str(data), str(model), str(tmp_path / "reports"), "--params", str(PARAMS_YAML)])
     metrics = json.loads((tmp_path / "reports" / "metrics.json").read_text())
     assert metrics["accuracy"] <= metrics["coarse_accuracy"] <= 1.0
 
 
-def test_main_without_train_info_names_the_file(processed: Path, tmp_path: Path) -> None:
-    model = model_in(tmp_path / "models", processed, info=None)
-    with pytest.raises(StageError, match=r"train_info.json: missing"):
+def test_main_without_history_names_the_file(processed: Path, tmp_path: Path) -> None:
+    model = model_in(tmp_path / "models", processed, record=None)
+    with pytest.raises(StageError, match=r"history.json: missing"):
         main([str(processed), str(model), str(tmp_path / "reports"), "--params", str(PARAMS_YAML)])

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -9,7 +10,7 @@ import yaml
 from stages.errors import StageError
 from stages.hardware import Hardware
 from stages.params import TrainParams
-from stages.train import fit, main, make_optimizer
+from stages.train import fit, main, make_optimizer, training_record
 from tests.stages.test_training_callbacks import FakeClock
 
 PARAMS_YAML = Path(__file__).parents[2] / "params.yaml"
@@ -196,7 +197,14 @@ def test_reduce_on_plateau_lowers_the_rate() -> None:
     assert rates[0] == pytest.approx(10.0) and rates[-1] < 10.0
 
 
-def test_main_writes_model_provenance_and_live_log(tmp_path: Path) -> None:
+def test_training_record_leaves_timings_out_so_a_slower_rerun_writes_the_same_file() -> None:
+    training = fit(toy_split(32, 0), toy_split(16, 1), 2, small())
+    slower = replace(training, seconds_per_epoch=[s + 60 for s in training.seconds_per_epoch])
+    assert training_record(slower) == training_record(training)
+    assert training_record(training)["epochs_run"] == 2
+
+
+def test_main_writes_model_history_provenance_and_live_log(tmp_path: Path) -> None:
     processed = tmp_path / "processed"
     processed.mkdir()
     for split, seed in (("train", 0), ("val", 1)):
@@ -214,16 +222,18 @@ def test_main_writes_model_provenance_and_live_log(tmp_path: Path) -> None:
     model = keras.models.load_model(model_path)
     assert model.output_shape == (None, 2)
     info = json.loads((tmp_path / "models" / "train_info.json").read_text())
-    assert info["classes"] == ["dark", "bright"]
-    assert info["epochs_run"] == 2 and info["input_shape"] == [8, 8, 1]
+    assert info["classes"] == ["dark", "bright"] and info["input_shape"] == [8, 8, 1]
     assert {"tensorflow", "keras", "numpy", "python"} <= set(info["versions"])
     assert info["precision"] == {"used": "none", "why": "train.mixed_precision: none"}
     assert {"cpu_model", "isa", "gpus"} <= set(info["machine"])
-    assert set(info["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
-    best = info["best_epoch"] - 1
-    assert info["best_val_accuracy"] == max(info["history"]["val_accuracy"])
-    assert info["train_accuracy_at_best_epoch"] == info["history"]["accuracy"][best]
-    assert info["stopped_by"] == "epochs" and len(info["seconds_per_epoch"]) == 2
+    assert len(info["seconds_per_epoch"]) == 2
+    record = json.loads((tmp_path / "models" / "history.json").read_text())
+    assert record["epochs_run"] == 2 and record["stopped_by"] == "epochs"
+    history = record["history"]
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    best = record["best_epoch"] - 1
+    assert record["best_val_accuracy"] == max(history["val_accuracy"])
+    assert record["train_accuracy_at_best_epoch"] == history["accuracy"][best]
     for phase in ("train", "eval"):
         log = (tmp_path / "train" / "plots" / "metrics" / phase / "accuracy.tsv").read_text()
         assert len(log.strip().splitlines()) == 3  # header + one row per epoch
