@@ -4,6 +4,10 @@
                           [--set section.key=value ...] [--dvc]
                           [--archive ../shared/data/cifar10-jpg.tar.gz]
 
+--archive takes an image-folder archive (the default: the shared JPEG copy of CIFAR-10) or the
+publisher's own cifar-10-python.tar.gz / cifar-100-python.tar.gz, recognised by its top folder
+and read by `download`'s cifar10 / cifar100 source from a file:// URL, md5-checked.
+
 A fresh project copy in bench/work/train-<preset>/ runs download, validate, resize, split, train
 and evaluate with the exact commands of dvc.yaml (`python -m stages.<name> ...`), each timed; or,
 with --dvc, as one `dvc repro` of the whole pipeline (plot included) in a fresh git + DVC repo.
@@ -22,6 +26,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 from datetime import UTC, datetime
 from itertools import accumulate
 from pathlib import Path
@@ -41,6 +46,8 @@ from ingest import (  # noqa: E402
     write_result,
 )
 
+from stages.cifar import SPECS  # noqa: E402
+
 STAGES = ("download", "validate", "resize", "split", "train", "evaluate")
 
 
@@ -53,6 +60,20 @@ def stage_commands() -> dict[str, list[str]]:
         assert words[0] == "python", f"dvc.yaml stage {stage}: expected a python command"
         commands[stage] = [sys.executable, *words[1:]]
     return commands
+
+
+def data_source(archive: Path) -> dict[str, str]:
+    """params.yaml `data` keys that read `archive`: a CIFAR publisher archive (its one top folder
+    is the publisher's) through `download`'s cifar10/cifar100 source, anything else as an
+    image-folder archive."""
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tar:
+            first = tar.next()  # one header: cheap even for the 60,000-file JPEG archive
+        top = first.name.split("/")[0] if first else ""
+        for spec in SPECS.values():
+            if top == spec.folder:
+                return {"source": spec.name, "url": archive.resolve().as_uri()}
+    return {"source": str(archive.resolve())}
 
 
 def prepare(
@@ -70,7 +91,7 @@ def prepare(
     )
     shutil.copy2(ROOT / "dvc.yaml", project / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"]["source"] = str(archive.resolve())
+    params["data"].update(data_source(archive))
     params["data"]["max_per_class"] = max_per_class
     params["train"] = train  # only what is asked: the preset's defaults fill the rest
     for override in overrides:  # section.key=value, the value read as YAML
