@@ -47,7 +47,9 @@ class Training:
 
 
 def seed_everything(seed: int) -> None:
-    """Same seed, same data, same machine: same weights."""
+    """Same seed, same data, same machine: same weights. Keras draws each layer's default seed
+    from Python's global `random` as the model is built, so that holds in a process where no
+    other thread draws from it meanwhile (as in a stage's own process under `dvc repro`)."""
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)

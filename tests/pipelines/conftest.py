@@ -36,9 +36,14 @@ def toy_project(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the harness's exit drains Prefect's events worker, whose websocket
+# keepalive pings (every 20 s, from Prefect's event-loop thread) draw from Python's global
+# `random`. Left running through tests/stages, a ping that lands while Keras builds a model
+# changes the default seeds of its later layers, and same-seed runs then differ. The scope ends
+# with this directory because its __init__.py makes it a package.
+@pytest.fixture(scope="package")
 def prefect_harness() -> Iterator[None]:
-    """One throwaway Prefect API (temporary SQLite) for every flow test in the session."""
+    """One throwaway Prefect API (temporary SQLite) for every flow test in tests/pipelines."""
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from prefect.testing.utilities import prefect_test_harness
