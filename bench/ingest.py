@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
-from stages.hardware import detect
+from imgflow.common.hardware import detect
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
@@ -120,7 +120,7 @@ def prepare_project(archive: Path, max_per_class: int | None) -> Path:
     project = WORK / "project"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir(parents=True)
-    for name in ("stages", "params.yaml"):
+    for name in ("stages", "imgflow", "params.yaml"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))

@@ -26,11 +26,11 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import WORK, machine, versions, write_result  # noqa: E402
+from ingest import WORK, machine, versions, write_result
 
-from stages.batches import batches  # noqa: E402
-from stages.train_params import TrainParams  # noqa: E402
-from stages.training_loop import fit  # noqa: E402
+from imgflow.params.train import TrainParams
+from imgflow.training.batches import batches
+from imgflow.training.loop import fit
 
 # The test images' first 1,000 only pick the best epoch (the one-cycle schedule makes that the
 # last one); accuracy is reported on all 10,000.

@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import (  # noqa: E402
+from ingest import (
     DEFAULT_ARCHIVE,
     ROOT,
     WORK,
@@ -46,16 +46,17 @@ from ingest import (  # noqa: E402
     write_result,
 )
 
-from stages.cifar import SPECS  # noqa: E402
+from imgflow.common.pipeline import STAGES
+from imgflow.sources.cifar import SPECS
 
-STAGES = ("download", "validate", "resize", "split", "train", "evaluate")
+TIMED_STAGES = STAGES[: STAGES.index("evaluate") + 1]  # plot draws figures: not timed
 
 
 def stage_commands() -> dict[str, list[str]]:
     """Each stage's command from dvc.yaml, run by this interpreter."""
     pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     commands = {}
-    for stage in STAGES:
+    for stage in TIMED_STAGES:
         words = shlex.split(pipeline[stage]["cmd"])
         assert words[0] == "python", f"dvc.yaml stage {stage}: expected a python command"
         commands[stage] = [sys.executable, *words[1:]]
@@ -86,9 +87,8 @@ def prepare(
     project = WORK / f"train-{preset}"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir(parents=True)
-    shutil.copytree(
-        ROOT / "stages", project / "stages", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for code in ("stages", "imgflow"):
+        shutil.copytree(ROOT / code, project / code, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "dvc.yaml", project / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"].update(data_source(archive))

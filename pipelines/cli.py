@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipelines.dvc_runner import StageFailed
+from imgflow.pipelines.dvc_runner import StageFailed
 
 # Prefect's local mode starts a temporary API server; on a busy 2-core machine it needs longer
 # than the default 20 s to import and start. No telemetry: these machines may have no network.
@@ -24,7 +24,7 @@ PREFECT_DEFAULTS = {
 def _run(args: argparse.Namespace) -> int:
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    from pipelines.flow import pipeline
+    from imgflow.pipelines.flow import pipeline
 
     try:
         pipeline(

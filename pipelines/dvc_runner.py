@@ -1,6 +1,6 @@
 """Run one DVC stage as a subprocess and report whether DVC ran it or skipped it.
 
-Kept free of Prefect so it can be tested and reused on its own; `pipelines.flow` wraps it.
+Kept free of Prefect so it can be tested and reused on its own; `imgflow.pipelines.flow` wraps it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-STAGES = ("download", "validate", "resize", "split", "train", "evaluate", "plot")
+from imgflow.common.pipeline import STAGES
+
 OUTPUT_TAIL_LINES = 40  # how much of a failed stage's output goes into the error
 _RAN = re.compile(r"^Running stage '([\w-]+)'", re.MULTILINE)
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imgflow.pipelines.dvc_runner import StageRun, run_stage
 from prefect import flow, task
 
-from pipelines.dvc_runner import STAGES, StageRun, run_stage
+from imgflow.common.pipeline import STAGES
 
 DOWNLOAD_RETRIES = 2
 DOWNLOAD_RETRY_DELAY_SECONDS = 10

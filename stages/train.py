@@ -13,71 +13,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
-from stages.artifacts import atomic_dir, atomic_file, read_json, write_json  # noqa: E402
-from stages.errors import run_stage  # noqa: E402
-from stages.hardware import Hardware, detect  # noqa: E402
-from stages.model_file import save_model  # noqa: E402
-from stages.params import TrainParams, load_params  # noqa: E402
-from stages.training_loop import Training, fit, make_optimizer  # noqa: E402
-
-__all__ = ["Training", "fit", "main", "make_optimizer", "train_info", "training_record"]
-
-
-def training_record(training: Training) -> dict[str, Any]:
-    """What training produced, and nothing of how long it took: a retrain that reproduces the
-    model (same seed, data and CPU kind) reproduces this file byte for byte, so `dvc repro`
-    then skips evaluate, which depends on it, instead of rerunning it for new timings."""
-    history = training.history
-    val_acc = history.get("val_accuracy", [])
-    best = int(np.argmax(val_acc)) if val_acc else -1  # first of equals, as the checkpoint
-    return {
-        "epochs_run": len(history.get("loss", [])),
-        "fine_tune_epochs_run": training.fine_tune_epochs,
-        "best_epoch": best + 1,
-        "best_val_accuracy": val_acc[best] if val_acc else None,
-        "train_accuracy_at_best_epoch": history["accuracy"][best] if val_acc else None,
-        "stopped_by": training.stopped_by,
-        "history": history,
-    }
-
-
-def train_info(
-    training: Training,
-    classes: list[str],
-    params: TrainParams,
-    seconds: float,
-    hardware: Hardware,
-) -> dict[str, Any]:
-    """Provenance of the run: what went in, where it ran and how long each epoch took."""
-    import tensorflow as tf
-
-    model = training.model
-    return {
-        "classes": classes,
-        "input_shape": list(model.input_shape[1:]),
-        "params": params.model_dump(),
-        "precision": {"used": training.precision, "why": training.precision_reason},
-        "seconds_per_epoch": [round(s, 3) for s in training.seconds_per_epoch],
-        "train_seconds": round(seconds, 2),
-        "parameters": int(model.count_params()),
-        "versions": {
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-        },
-        "machine": hardware.describe(),
-    }
+from imgflow.common.artifacts import atomic_dir, atomic_file, read_json, write_json
+from imgflow.common.errors import run_stage
+from imgflow.common.hardware import detect
+from imgflow.models.saving import save_model
+from imgflow.params.loader import load_params
+from imgflow.training.loop import fit
+from imgflow.training.records import train_info, training_record
 
 
 def main(argv: list[str] | None = None) -> None:

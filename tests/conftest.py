@@ -14,7 +14,15 @@ from PIL import Image
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # What a copy of the project needs to run its pipeline (no data, no outputs, no venv).
-PROJECT_FILES = ("stages", "pipelines", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore")
+PROJECT_FILES = (
+    "stages",
+    "imgflow",
+    "pipelines",
+    "dvc.yaml",
+    "params.yaml",
+    ".dvcignore",
+    ".gitignore",
+)
 
 
 def write_png(path: Path, value: int, size: tuple[int, int] = (12, 10), mode: str = "RGB") -> Path:

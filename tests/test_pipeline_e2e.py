@@ -89,7 +89,7 @@ def test_corrupt_image_is_quarantined_by_default_and_the_pipeline_goes_on(
 
 
 def test_cifar10_publisher_archive_over_http_runs_the_whole_pipeline(project_copy: Path) -> None:
-    from tests.stages.download_helpers import CIFAR10_NAMES, cifar10_archive, md5, serve
+    from tests.download_helpers import CIFAR10_NAMES, cifar10_archive, md5, serve
 
     archive, _ = cifar10_archive(train_per_batch=2, test_per_class=2)
     with serve({"/kriz/cifar-10-python.tar.gz": archive}) as server:

@@ -2,8 +2,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from pipelines.cli import build_parser, main
+from imgflow.pipelines.cli import build_parser, main
 
 
 def test_run_defaults() -> None:

@@ -2,8 +2,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from pipelines.dvc_runner import StageFailed, run_stage
+from imgflow.pipelines.dvc_runner import StageFailed, run_stage
 
 
 def set_cmd(project: Path, stage: str, cmd: str) -> None:

@@ -1,11 +1,10 @@
 from pathlib import Path
 
+import imgflow.pipelines.flow as flow_module
 import pytest
 import yaml
-
-import pipelines.flow as flow_module
-from pipelines.dvc_runner import STAGES, StageFailed, StageRun
-from pipelines.flow import PipelineSummary, pipeline
+from imgflow.pipelines.dvc_runner import STAGES, StageFailed, StageRun
+from imgflow.pipelines.flow import PipelineSummary, pipeline
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -1,4 +1,4 @@
-"""stages/plot.py: the tables behind the figures, and main() writing each PNG with its CSV."""
+"""stages/plot.py: main() writes each figure's PNG with its CSV."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.errors import StageError
-from stages.plot import class_distribution, main, read_curves, sample_picks
+from imgflow.common.errors import StageError
+from stages.plot import main
 
 PARAMS_YAML = Path(__file__).parents[2] / "params.yaml"
-CLASSES = ["ant", "bee", "cat"]
+
+
 FIGURES = {
     "training_curves",
     "confusion_matrix",
@@ -37,25 +38,6 @@ def predictions() -> pd.DataFrame:
             "predicted_index": [0, 0, 0, 2],
         }
     )
-
-
-def test_class_distribution_counts_each_split() -> None:
-    splits = pd.DataFrame(
-        {"label": ["ant", "ant", "bee", "cat"], "split": ["train", "test", "train", "val"]}
-    )
-    table = class_distribution(splits, CLASSES)
-    assert list(table.columns) == ["train", "val", "test"]
-    assert table.loc["ant", "train"] == 1 and table.loc["bee", "test"] == 0
-
-
-def test_sample_picks_take_the_first_images_of_each_class() -> None:
-    picks = sample_picks(np.array([2, 0, 2, 2, 0]), CLASSES, per_class=2)
-    assert picks.values.tolist() == [["ant", 0, 1], ["ant", 1, 4], ["cat", 0, 0], ["cat", 1, 2]]
-
-
-def test_missing_training_log_is_named(tmp_path: Path) -> None:
-    with pytest.raises(StageError, match="accuracy.tsv"):
-        read_curves(tmp_path)
 
 
 def write_inputs(tmp_path: Path, test_images: int = 4) -> list[str]:

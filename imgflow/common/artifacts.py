@@ -1,0 +1,122 @@
+"""Atomic writers for stage outputs: write to a temp file beside the target, then `os.replace`.
+
+A crash mid-write leaves the previous result in place, never a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pandas is slow to import; stages that write no table skip it
+    import pandas as pd
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+@contextmanager
+def atomic_file(target: Path | str) -> Iterator[Path]:
+    """Yield a temp path in the target's folder; on success it replaces `target`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Keep the real suffix last: some writers (Keras) choose the format from it.
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual mode
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(target: Path | str) -> Iterator[Path]:
+    """Yield an empty temp folder beside `target`; on success it takes `target`'s place."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_UMASK)
+        if target.exists():
+            # Two renames: the old folder is out of the way only once the new one is complete.
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON values from what pandas and NumPy hand back: numpy scalars become Python
+    numbers, mapping keys become strings, and NaN becomes null (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_json(data: Any, target: Path | str) -> None:
+    with atomic_file(target) as tmp:
+        tmp.write_text(json.dumps(json_safe(data), indent=2, sort_keys=False) + "\n")
+
+
+def write_text(text: str, target: Path | str) -> None:
+    with atomic_file(target) as tmp:
+        tmp.write_text(text)
+
+
+def write_parquet(table: pd.DataFrame, target: Path | str) -> None:
+    with atomic_file(target) as tmp:
+        table.to_parquet(tmp, index=False, engine="pyarrow")
+
+
+def write_npy(array: np.ndarray, target: Path | str) -> None:
+    with atomic_file(target) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+
+
+@contextmanager
+def atomic_npy(
+    target: Path | str, shape: tuple[int, ...], dtype: np.dtype[Any] | str
+) -> Iterator[np.memmap]:
+    """Yield a zero-filled `.npy` array mapped from a temp file beside `target`; on success it
+    is flushed and replaces `target`. Worker processes can fill it in place by its `filename`
+    (np.load with mmap_mode="r+"), instead of sending the pixels back to be copied and saved."""
+    with atomic_file(target) as tmp:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+        yield array
+        array.flush()
+
+
+def read_json(path: Path | str) -> Any:
+    return json.loads(Path(path).read_text())

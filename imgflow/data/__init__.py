@@ -1,0 +1,1 @@
+"""The raw image store, its layout, decoding, resizing, splitting and dataset statistics."""

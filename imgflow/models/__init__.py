@@ -1,0 +1,1 @@
+"""Keras model presets, their building blocks and augmentation layers, and the model file."""

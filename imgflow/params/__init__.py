@@ -1,0 +1,1 @@
+"""params.yaml as typed, validated objects: one module per section, shared types in `types`."""

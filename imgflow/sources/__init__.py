@@ -1,0 +1,1 @@
+"""Where images come from: downloads and archives, CIFAR, scikit-learn's digits, labels files."""

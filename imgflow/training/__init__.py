@@ -1,0 +1,1 @@
+"""Fitting a model: the loop, callbacks, learning-rate schedules, tf.data batches, records."""

@@ -1,0 +1,1 @@
+"""The validate stage's library: scan every file, apply the policies, check with GX, report."""
