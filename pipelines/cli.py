@@ -2,15 +2,25 @@
 
 imgflow run [--force] [--train-timeout-minutes M] [--project-dir DIR]
     run the whole pipeline through the Prefect flow; DVC skips what did not change
+imgflow retrain [--set key=value ...] [--force] [--project-dir DIR]
+    train a challenger apart from the workspace and promote it only through the gate
+imgflow server [--host H] [--port P]
+    a local Prefect server with its UI (SQLite in the project's .prefect/)
+imgflow schedule (--cron EXPR | --interval 6h) [--set key=value ...]
+    register the `retrain` deployment on the server in PREFECT_API_URL and serve it
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+from imgflow.common.errors import StageError
 from imgflow.pipelines.dvc_runner import StageFailed
 
 # Prefect's local mode starts a temporary API server; on a busy 2-core machine it needs longer
@@ -19,11 +29,19 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
+DEFAULT_SERVER_PORT = 4200
+DEPLOYMENT_NAME = "retrain"
+_INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def prefect_environment() -> None:
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
 
 
 def _run(args: argparse.Namespace) -> int:
-    for key, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value)
+    prefect_environment()
     from imgflow.pipelines.flow import pipeline
 
     try:
@@ -38,26 +56,128 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retrain(args: argparse.Namespace) -> int:
+    prefect_environment()
+    from imgflow.pipelines.retrain import retrain
+
+    try:
+        state = retrain(
+            project_dir=str(args.project_dir.resolve()),
+            set_params=args.set,
+            force=args.force,
+            train_timeout_minutes=args.train_timeout_minutes,
+            return_state=True,
+        )
+        state.result()  # raises what failed the flow
+    except (StageFailed, StageError) as exc:
+        print(f"imgflow: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _server(args: argparse.Namespace) -> int:
+    """Run `prefect server start` in the foreground, its database in the project's .prefect/."""
+    env = dict(os.environ)
+    env.setdefault("PREFECT_HOME", str((args.project_dir / ".prefect").resolve()))
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    url = f"http://{args.host}:{args.port}"
+    print(f"imgflow: Prefect server and UI at {url} (state in {env['PREFECT_HOME']})")
+    print(f"imgflow: point the project at it with: export PREFECT_API_URL={url}/api")
+    prefect = Path(sys.executable).with_name("prefect")
+    command = [str(prefect), "server", "start", "--host", args.host, "--port", str(args.port)]
+    return subprocess.call(command, env=env)
+
+
+def parse_interval(text: str) -> timedelta:
+    """`90s`, `30m`, `6h` or `1d` as a time span; anything else fails naming the value."""
+    match = _INTERVAL.match(text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"--interval {text!r}: expected e.g. 30m, 6h or 1d")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    prefect_environment()
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        print(
+            "imgflow: schedule needs a Prefect server that outlives this command: start one with "
+            "`imgflow server` and set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)",
+            file=sys.stderr,
+        )
+        return 2
+    from imgflow.pipelines.schedule import serve_retrain
+
+    serve_retrain(
+        project_dir=args.project_dir.resolve(),
+        set_params=args.set,
+        cron=args.cron,
+        interval=args.interval,
+        name=args.name,
+        train_timeout_minutes=args.train_timeout_minutes,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imgflow", description="Reproducible image classification."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the pipeline (Prefect flow over the DVC stages)")
-    run.add_argument(
-        "--project-dir",
-        type=Path,
-        default=Path("."),
-        help="folder holding dvc.yaml and params.yaml (default: here)",
-    )
+
+    def command(name: str, help_text: str, handler) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "--project-dir",
+            type=Path,
+            default=Path("."),
+            help="folder holding dvc.yaml and params.yaml (default: here)",
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def training_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--train-timeout-minutes",
+            type=float,
+            default=120.0,
+            help="stop training after this long (default: 120)",
+        )
+
+    def set_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a param for the challenger, as `dvc exp run -S` (repeatable)",
+        )
+
+    run = command("run", "run the pipeline (Prefect flow over the DVC stages)", _run)
     run.add_argument("--force", action="store_true", help="rerun every stage even if unchanged")
-    run.add_argument(
-        "--train-timeout-minutes",
-        type=float,
-        default=120.0,
-        help="stop training after this long (default: 120)",
+    training_options(run)
+
+    retrain = command(
+        "retrain", "train a challenger and promote it only through the gate", _retrain
     )
-    run.set_defaults(handler=_run)
+    set_option(retrain)
+    retrain.add_argument(
+        "--force", action="store_true", help="train even if nothing changed since the champion"
+    )
+    training_options(retrain)
+
+    server = command("server", "start a local Prefect server with its UI", _server)
+    server.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    server.add_argument("--port", type=int, default=DEFAULT_SERVER_PORT, help="default: 4200")
+
+    schedule = command("schedule", "serve the `retrain` deployment on a schedule", _schedule)
+    when = schedule.add_mutually_exclusive_group(required=True)
+    when.add_argument("--cron", help='cron expression, e.g. "0 3 * * 1" (Mondays at 03:00)')
+    when.add_argument("--interval", type=parse_interval, help="e.g. 30m, 6h or 1d")
+    set_option(schedule)
+    schedule.add_argument("--name", default=DEPLOYMENT_NAME, help="deployment name")
+    training_options(schedule)
     return parser
 
 

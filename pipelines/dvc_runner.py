@@ -17,19 +17,30 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from imgflow.common.errors import EXIT_TRANSIENT
 from imgflow.common.pipeline import STAGES
 
 OUTPUT_TAIL_LINES = 40  # how much of a failed stage's output goes into the error
 _RAN = re.compile(r"^Running stage '([\w-]+)'", re.MULTILINE)
+# DVC's last line when a stage command fails: "... failed to run: <cmd>, exited with N".
+_EXITED = re.compile(r"exited with (-?\d+)\s*$")
 
 
 class StageFailed(RuntimeError):
     """A DVC stage exited non-zero or ran past its time limit."""
 
-    def __init__(self, stage: str, reason: str, output_tail: str) -> None:
+    def __init__(
+        self, stage: str, reason: str, output_tail: str, stage_status: int | None = None
+    ) -> None:
         super().__init__(f"stage '{stage}' {reason}:\n{output_tail}")
         self.stage = stage
         self.output_tail = output_tail
+        self.stage_status = stage_status  # the stage command's own exit status, if it ran
+
+    @property
+    def transient(self) -> bool:
+        """The stage said another attempt may succeed (a dropped network, not a bad param)."""
+        return self.stage_status == EXIT_TRANSIENT
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,8 @@ def run_stage(
     """`dvc repro --single-item <stage>` in `project_dir`; DVC decides whether it must run."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
-    command = [sys.executable, "-m", "dvc", "repro", "--single-item", stage]
+    # --wait-for-lock: another DVC command in the same repo makes this one wait, not fail.
+    command = [sys.executable, "-m", "dvc", "--wait-for-lock", "repro", "--single-item", stage]
     if force:
         command.append("--force")
     started = time.monotonic()
@@ -99,6 +111,12 @@ def run_stage(
     if timed_out.is_set():
         raise StageFailed(stage, f"ran past its limit of {timeout_seconds:.0f}s", "\n".join(tail))
     if process.returncode != 0:
-        raise StageFailed(stage, f"failed (exit status {process.returncode})", "\n".join(tail))
+        exited = _EXITED.search(tail[-1]) if tail else None
+        raise StageFailed(
+            stage,
+            f"failed (exit status {process.returncode})",
+            "\n".join(tail),
+            int(exited.group(1)) if exited else None,
+        )
     ran = stage in _RAN.findall("".join(output))
     return StageRun(stage=stage, ran=ran, seconds=round(time.monotonic() - started, 2))

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgflow.pipelines.dvc_runner import StageRun, run_stage
-from prefect import flow, task
+from prefect import Task, flow, task
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
 
 from imgflow.common.pipeline import STAGES
+from imgflow.pipelines.dvc_runner import StageFailed, StageRun, run_stage
 
 DOWNLOAD_RETRIES = 2
 DOWNLOAD_RETRY_DELAY_SECONDS = 10
@@ -55,11 +57,27 @@ class PipelineSummary:
         return "\n".join(lines)
 
 
+def retry_if_transient(task: Task, task_run: TaskRun, state: State) -> bool:
+    """Retry a stage only when it failed in a way another attempt may not repeat (a network
+    error), never for a bad param or a corrupt file, which would fail the same way again."""
+    try:
+        state.result()
+    except StageFailed as exc:
+        return exc.transient
+    except Exception:
+        return False
+    return False
+
+
 def stage_task(stage: str, train_timeout_minutes: float):
     """The Prefect task for one stage, with that stage's retry and timeout policy."""
     options: dict[str, Any] = {"name": stage, "task_run_name": stage}
     if stage == "download":
-        options.update(retries=DOWNLOAD_RETRIES, retry_delay_seconds=DOWNLOAD_RETRY_DELAY_SECONDS)
+        options.update(
+            retries=DOWNLOAD_RETRIES,
+            retry_delay_seconds=DOWNLOAD_RETRY_DELAY_SECONDS,
+            retry_condition_fn=retry_if_transient,
+        )
     if stage == "train":
         # Prefect marks the task timed out; the runner also kills the training process itself.
         options.update(timeout_seconds=train_timeout_minutes * 60)

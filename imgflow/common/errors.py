@@ -13,6 +13,14 @@ class StageError(Exception):
     """Bad input or failed check: the message names the file, key or value at fault."""
 
 
+class TransientError(StageError):
+    """A failure that running the stage again may not repeat (a network that dropped)."""
+
+
+# The stage's exit status for a TransientError (sysexits' EX_TEMPFAIL): the flow retries only it.
+EXIT_TRANSIENT = 75
+
+
 def run_stage(name: str, main: Callable[[], None]) -> NoReturn:
     """Run a stage's `main` and exit; a `StageError` prints `<stage>: error: ...` and exits with
     status 1.
@@ -23,7 +31,7 @@ def run_stage(name: str, main: Callable[[], None]) -> NoReturn:
         main()
     except StageError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_TRANSIENT if isinstance(exc, TransientError) else 1) from None
     exit_without_teardown()
 
 

@@ -17,6 +17,7 @@ from pydantic import (
 
 from imgflow.params.data import DataParams
 from imgflow.params.evaluate import EvaluateParams
+from imgflow.params.gate import GateParams
 from imgflow.params.plot import PlotParams
 from imgflow.params.resize import ResizeParams
 from imgflow.params.split import SplitParams
@@ -35,6 +36,8 @@ class Params(Section):
     train: TrainParams
     evaluate: EvaluateParams
     plot: PlotParams
+    # Read by `imgflow retrain`, never by a stage: optional, so older params files still load.
+    gate: GateParams = GateParams()
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -33,7 +33,7 @@ from urllib.request import url2pathname
 import requests
 from tqdm import tqdm
 
-from imgflow.common.errors import SourceError
+from imgflow.common.errors import SourceError, TransientError
 from imgflow.sources.ustar import plain_members
 
 TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
@@ -53,6 +53,10 @@ _TAR_COMPRESSIONS = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x
 
 class DownloadError(SourceError):
     """A download failed (HTTP error, too many dropped connections)."""
+
+
+class NetworkError(DownloadError, TransientError):
+    """The connection kept failing: a later attempt may get through."""
 
 
 class ChecksumError(SourceError):
@@ -183,7 +187,7 @@ def _download_with_retries(
             _Retryable,
         ) as exc:
             if attempt == retries:
-                raise DownloadError(
+                raise NetworkError(
                     f"{url}: download failed after {attempt + 1} attempts: {exc}"
                 ) from exc
             print(f"download: {url}: {exc}; retrying ({attempt + 1}/{retries})", file=sys.stderr)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from imgflow.pipelines.cli import PREFECT_DEFAULTS
-from imgflow.pipelines.dvc_runner import STAGES
 
+from imgflow.common.pipeline import STAGES
+from imgflow.pipelines.cli import PREFECT_DEFAULTS
 from tests.conftest import init_repo
 
 

@@ -1,7 +1,9 @@
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+
 from imgflow.pipelines.cli import build_parser, main
 
 
@@ -9,6 +11,44 @@ def test_run_defaults() -> None:
     args = build_parser().parse_args(["run"])
     assert args.project_dir == Path(".") and not args.force
     assert args.train_timeout_minutes == 120.0
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("30m", 1800), ("6h", 21600), ("1.5d", 129600)]
+)
+def test_schedule_interval_units(text: str, seconds: int) -> None:
+    args = build_parser().parse_args(["schedule", "--interval", text])
+    assert args.interval == timedelta(seconds=seconds) and args.cron is None
+
+
+@pytest.mark.parametrize("text", ["6", "6w", "0h", "h"])
+def test_schedule_rejects_a_bad_interval_naming_it(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["schedule", "--interval", text])
+    assert f"--interval {text!r}" in capsys.readouterr().err
+
+
+def test_schedule_needs_cron_or_interval() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["schedule"])
+
+
+def test_schedule_without_a_server_says_how_to_start_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        assert main(["schedule", "--cron", "0 3 * * 1"]) == 2
+    assert "imgflow server" in capsys.readouterr().err
+
+
+def test_retrain_collects_overrides() -> None:
+    args = build_parser().parse_args(["retrain", "--set", "train.epochs=3", "--set", "a.b=1"])
+    assert args.set == ["train.epochs=3", "a.b=1"] and not args.force
 
 
 def test_a_command_is_required() -> None:

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from imgflow.pipelines.dvc_runner import StageFailed, run_stage
 
 

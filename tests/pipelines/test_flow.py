@@ -1,9 +1,12 @@
 from pathlib import Path
 
-import imgflow.pipelines.flow as flow_module
 import pytest
 import yaml
-from imgflow.pipelines.dvc_runner import STAGES, StageFailed, StageRun
+
+import imgflow.pipelines.flow as flow_module
+from imgflow.common.errors import EXIT_TRANSIENT
+from imgflow.common.pipeline import STAGES
+from imgflow.pipelines.dvc_runner import StageFailed, StageRun
 from imgflow.pipelines.flow import PipelineSummary, pipeline
 
 
@@ -25,12 +28,14 @@ def test_summary_names_run_and_skipped_stages_and_accuracy() -> None:
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_download_is_retried(toy_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_is_retried_after_a_network_error(
+    toy_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(flow_module, "DOWNLOAD_RETRY_DELAY_SECONDS", 0)
-    # Fails on its first attempt only: a flaky network.
+    # Fails on its first attempt only, with the stages' status for a transient error.
     flaky = (
         "python -c \"import os,sys; os.path.exists('tried') or (open('tried','w'), "
-        "sys.exit('connection reset')); open('out/download.txt','w').write('ok')\""
+        f"sys.exit({EXIT_TRANSIENT})); open('out/download.txt','w').write('ok')\""
     )
     spec = yaml.safe_load((toy_project / "dvc.yaml").read_text())
     spec["stages"]["download"]["cmd"] = flaky
@@ -38,6 +43,24 @@ def test_download_is_retried(toy_project: Path, monkeypatch: pytest.MonkeyPatch)
     summary = pipeline(project_dir=str(toy_project))
     assert (toy_project / "tried").exists()
     assert summary.ran == list(STAGES)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_download_that_fails_on_its_input_is_not_retried(
+    toy_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flow_module, "DOWNLOAD_RETRY_DELAY_SECONDS", 0)
+    counting = (
+        "python -c \"import sys; open('attempts','a').write('x'); "
+        "sys.exit('download: error: data.source: no such folder')\""
+    )
+    spec = yaml.safe_load((toy_project / "dvc.yaml").read_text())
+    spec["stages"]["download"]["cmd"] = counting
+    (toy_project / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    with pytest.raises(StageFailed, match="no such folder") as failed:
+        pipeline(project_dir=str(toy_project))
+    assert (toy_project / "attempts").read_text() == "x"
+    assert failed.value.stage_status == 1 and not failed.value.transient
 
 
 @pytest.mark.usefixtures("prefect_harness")

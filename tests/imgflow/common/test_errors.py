@@ -2,7 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from imgflow.common.errors import SourceError, StageError
+from imgflow.common.errors import EXIT_TRANSIENT, SourceError, StageError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -35,6 +35,13 @@ def test_stage_error_exits_one_naming_the_stage(tmp_path: Path) -> None:
     result = run_stage_script("    raise StageError('params.yaml: bad key x')", tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == "demo: error: params.yaml: bad key x"
+
+
+def test_transient_error_exits_with_the_retry_status(tmp_path: Path) -> None:
+    body = "    from imgflow.common.errors import TransientError\n    raise TransientError('reset')"
+    result = run_stage_script(body, tmp_path)
+    assert result.returncode == EXIT_TRANSIENT == 75
+    assert result.stderr.strip() == "demo: error: reset"
 
 
 def test_other_exceptions_keep_their_traceback(tmp_path: Path) -> None:

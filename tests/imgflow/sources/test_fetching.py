@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from imgflow.common.errors import StageError
+from imgflow.common.errors import StageError, TransientError
 from imgflow.sources import fetching
 from imgflow.sources.fetching import (
     Checksum,
     ChecksumError,
     DownloadError,
+    NetworkError,
     SourceError,
     UnsafeArchiveError,
     cache_path,
@@ -135,9 +136,14 @@ def test_http_error_fails_at_once_naming_url_and_status(server, tmp_path):
 
 def test_server_errors_are_retried_then_reported(server, tmp_path):
     server.status["/data/file.tar.gz"] = 503
-    with pytest.raises(DownloadError, match="after 3 attempts"):
+    with pytest.raises(NetworkError, match="after 3 attempts"):
         fetch(server, tmp_path, [], retries=2)
     assert len(server.requests) == 3
+
+
+def test_only_exhausted_network_retries_are_transient(server, tmp_path):
+    assert issubclass(NetworkError, TransientError)
+    assert not issubclass(DownloadError, TransientError)  # an HTTP 404 stays a 404
 
 
 def test_file_url_is_read_in_place_and_verified(tmp_path):

@@ -1,0 +1,1 @@
+"""Keeping a model fresh: fingerprint the inputs, train a challenger apart, gate, promote."""
