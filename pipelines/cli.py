@@ -13,6 +13,7 @@ imgflow schedule (--cron EXPR | --interval 6h) [--set key=value ...]
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import subprocess
@@ -21,7 +22,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from imgflow.common.errors import StageError
+from imgflow.params.loader import load_params
 from imgflow.pipelines.dvc_runner import StageFailed
+from imgflow.pipelines.server import prefect_api, server_command
 
 # Prefect's local mode starts a temporary API server; on a busy 2-core machine it needs longer
 # than the default 20 s to import and start. No telemetry: these machines may have no network.
@@ -40,27 +43,71 @@ def prefect_environment() -> None:
         os.environ.setdefault(key, value)
 
 
-def _run(args: argparse.Namespace) -> int:
-    prefect_environment()
-    from imgflow.pipelines.flow import pipeline
+class _StateReports(logging.Filter):
+    """Keep Prefect's own failed-state lines out of the log: the stage printed its error once
+    already, and they repeat it (the UI shows each run's final state and its message)."""
 
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message.startswith(
+            ("Task run failed with state", "Finished in state Failed", "Finished in state Crashed")
+        )
+
+
+def quiet_state_reports() -> None:
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addFilter(_StateReports())
+
+
+def check_params(project: Path) -> bool:
+    """params.yaml before anything runs: DVC deletes a stage's outputs before the stage can."""
+    path = project / "params.yaml"
+    if not path.exists():
+        return True
     try:
-        pipeline(
+        load_params(path)
+    except StageError as exc:
+        print(f"imgflow: error: {exc}", file=sys.stderr)
+        print("imgflow: nothing ran; fix the key above and run again", file=sys.stderr)
+        return False
+    return True
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not check_params(args.project_dir):
+        return 1
+    prefect_environment()
+    with prefect_api():
+        from imgflow.pipelines.flow import pipeline
+
+        quiet_state_reports()
+        state = pipeline(
             project_dir=str(args.project_dir),
             force=args.force,
             train_timeout_minutes=args.train_timeout_minutes,
+            return_state=True,
         )
+    if state.is_completed():
+        return 0
+    try:
+        state.result()
     except StageFailed as exc:
+        print(
+            f"imgflow: stage '{exc.stage}' {exc.reason} (its error is above); its last good "
+            "outputs, if it had any, are back in place",
+            file=sys.stderr,
+        )
+    except Exception as exc:
         print(f"imgflow: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return 1
 
 
 def _retrain(args: argparse.Namespace) -> int:
     prefect_environment()
-    from imgflow.pipelines.retrain import retrain
+    with prefect_api():
+        from imgflow.pipelines.retrain import retrain
 
-    try:
+        quiet_state_reports()
         state = retrain(
             project_dir=str(args.project_dir.resolve()),
             set_params=args.set,
@@ -68,11 +115,15 @@ def _retrain(args: argparse.Namespace) -> int:
             train_timeout_minutes=args.train_timeout_minutes,
             return_state=True,
         )
-        state.result()  # raises what failed the flow
+    if state.is_completed():
+        return 0
+    try:
+        state.result()
     except (StageFailed, StageError) as exc:
         print(f"imgflow: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    except Exception as exc:
+        print(f"imgflow: {exc}", file=sys.stderr)
+    return 1
 
 
 def _server(args: argparse.Namespace) -> int:
@@ -83,9 +134,7 @@ def _server(args: argparse.Namespace) -> int:
     url = f"http://{args.host}:{args.port}"
     print(f"imgflow: Prefect server and UI at {url} (state in {env['PREFECT_HOME']})")
     print(f"imgflow: point the project at it with: export PREFECT_API_URL={url}/api")
-    prefect = Path(sys.executable).with_name("prefect")
-    command = [str(prefect), "server", "start", "--host", args.host, "--port", str(args.port)]
-    return subprocess.call(command, env=env)
+    return subprocess.call(server_command(args.host, args.port, ui=True), env=env)
 
 
 def parse_interval(text: str) -> timedelta:

@@ -19,11 +19,19 @@ from pathlib import Path
 
 from imgflow.common.errors import EXIT_TRANSIENT
 from imgflow.common.pipeline import STAGES
+from imgflow.pipelines.keep import discard, keep, restore
 
 OUTPUT_TAIL_LINES = 40  # how much of a failed stage's output goes into the error
 _RAN = re.compile(r"^Running stage '([\w-]+)'", re.MULTILINE)
 # DVC's last line when a stage command fails: "... failed to run: <cmd>, exited with N".
 _EXITED = re.compile(r"exited with (-?\d+)\s*$")
+# TensorFlow's start-up lines, which it prints before its log level applies.
+_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to "
+    r"STDERR|I0000 [\d:. ]+\s+\d+ port\.cc:\d+\] oneDNN custom operations are on\b.*)$"
+)
+# Seconds a stage gets to stop after Ctrl-C before it is killed.
+INTERRUPT_GRACE_SECONDS = 10
 
 
 class StageFailed(RuntimeError):
@@ -32,8 +40,10 @@ class StageFailed(RuntimeError):
     def __init__(
         self, stage: str, reason: str, output_tail: str, stage_status: int | None = None
     ) -> None:
-        super().__init__(f"stage '{stage}' {reason}:\n{output_tail}")
+        self.error = error_lines(stage, output_tail) or output_tail
+        super().__init__(f"stage '{stage}' {reason}:\n{self.error}")
         self.stage = stage
+        self.reason = reason
         self.output_tail = output_tail
         self.stage_status = stage_status  # the stage command's own exit status, if it ran
 
@@ -41,6 +51,19 @@ class StageFailed(RuntimeError):
     def transient(self) -> bool:
         """The stage said another attempt may succeed (a dropped network, not a bad param)."""
         return self.stage_status == EXIT_TRANSIENT
+
+
+def error_lines(stage: str, output: str) -> str:
+    """The stage's own `<stage>: error: ...` lines and their indented continuations."""
+    lines, keeping = [], False
+    for line in output.splitlines():
+        if line.startswith(f"{stage}: error:"):
+            keeping = True
+        elif not line.startswith((" ", "\t")):
+            keeping = False
+        if keeping:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -73,6 +96,23 @@ def run_stage(
     if force:
         command.append("--force")
     started = time.monotonic()
+    keep(project_dir, stage)
+    try:
+        output = _run_dvc(stage, command, project_dir, timeout_seconds, echo)
+    except BaseException:
+        restored = restore(project_dir, stage)
+        if restored and echo:
+            print(f"{stage}: kept the last good {', '.join(restored)} (dvc.lock records them)")
+        raise
+    discard(project_dir, stage)
+    ran = stage in _RAN.findall(output)
+    return StageRun(stage=stage, ran=ran, seconds=round(time.monotonic() - started, 2))
+
+
+def _run_dvc(
+    stage: str, command: list[str], project_dir: Path, timeout_seconds: float | None, echo: bool
+) -> str:
+    """Run DVC for one stage, echoing its output; its whole output, or StageFailed."""
     # A session of its own, so a timeout can kill the whole group: DVC, the shell it starts and
     # the stage's own process (killing DVC alone would leave training running).
     process = subprocess.Popen(
@@ -100,11 +140,16 @@ def run_stage(
     try:
         assert process.stdout is not None
         for line in process.stdout:
+            if _NOISE.match(line.rstrip("\n")):
+                continue
             output.append(line)
             tail.append(line.rstrip())
             if echo:
                 print(line, end="", flush=True)
         process.wait()
+    except BaseException:  # Ctrl-C here: the stage's own session did not get it
+        interrupt(process)
+        raise
     finally:
         if timer:
             timer.cancel()
@@ -112,11 +157,23 @@ def run_stage(
         raise StageFailed(stage, f"ran past its limit of {timeout_seconds:.0f}s", "\n".join(tail))
     if process.returncode != 0:
         exited = _EXITED.search(tail[-1]) if tail else None
+        status = int(exited.group(1)) if exited else None
         raise StageFailed(
             stage,
-            f"failed (exit status {process.returncode})",
+            f"failed (exit status {status if status is not None else process.returncode})",
             "\n".join(tail),
-            int(exited.group(1)) if exited else None,
+            status,
         )
-    ran = stage in _RAN.findall("".join(output))
-    return StageRun(stage=stage, ran=ran, seconds=round(time.monotonic() - started, 2))
+    return "".join(output)
+
+
+def interrupt(process: subprocess.Popen[str]) -> None:
+    """Pass Ctrl-C on to the stage's process group; kill it if it has not stopped in time."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=INTERRUPT_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

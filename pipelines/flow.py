@@ -13,10 +13,12 @@ from typing import Any
 
 from prefect import Task, flow, task
 from prefect.client.schemas.objects import TaskRun
-from prefect.states import State
+from prefect.states import Failed, State
 
 from imgflow.common.pipeline import STAGES
+from imgflow.params.loader import load_params
 from imgflow.pipelines.dvc_runner import StageFailed, StageRun, run_stage
+from imgflow.pipelines.keep import recover_kept, sweep_temps
 
 DOWNLOAD_RETRIES = 2
 DOWNLOAD_RETRY_DELAY_SECONDS = 10
@@ -69,6 +71,21 @@ def retry_if_transient(task: Task, task_run: TaskRun, state: State) -> bool:
     return False
 
 
+def run_stage_reported(
+    stage: str, project: Path, force: bool = False, timeout_seconds: float | None = None
+) -> StageRun | State:
+    """One stage through DVC; a failure the stage reported ends the task in a Failed state
+    whose message is the stage's own error, without a traceback (it is no bug of the flow's).
+
+    A transient failure is raised instead, so that Prefect's retry policy sees it."""
+    try:
+        return run_stage(stage, project, force=force, timeout_seconds=timeout_seconds)
+    except StageFailed as exc:
+        if exc.transient:
+            raise
+        return Failed(message=str(exc), data=exc)
+
+
 def stage_task(stage: str, train_timeout_minutes: float):
     """The Prefect task for one stage, with that stage's retry and timeout policy."""
     options: dict[str, Any] = {"name": stage, "task_run_name": stage}
@@ -81,7 +98,32 @@ def stage_task(stage: str, train_timeout_minutes: float):
     if stage == "train":
         # Prefect marks the task timed out; the runner also kills the training process itself.
         options.update(timeout_seconds=train_timeout_minutes * 60)
-    return task(run_stage, **options)
+    return task(run_stage_reported, **options)
+
+
+def run_stages(root: Path, force: bool, train_timeout_minutes: float) -> list[StageRun] | State:
+    """Every stage in order (as Prefect tasks); the first failed stage's state ends it."""
+    runs = []
+    for stage in STAGES:
+        stage_run = stage_task(stage, train_timeout_minutes)
+        # The task's own limit is also the runner's: one number for Prefect and the kill.
+        state = stage_run(
+            stage, root, force=force, timeout_seconds=stage_run.timeout_seconds, return_state=True
+        )
+        if not state.is_completed():
+            return state
+        runs.append(state.result())
+    return runs
+
+
+def check_project(root: Path) -> None:
+    """Before DVC deletes any output: the params load, and a killed run's kept outputs are back."""
+    if (root / "params.yaml").exists():
+        load_params(root / "params.yaml")
+    for stage, restored in recover_kept(root).items():
+        print(f"{stage}: put back {', '.join(restored)}, kept by a run that was killed")
+    for temp in sweep_temps(root):
+        print(f"removed {temp.relative_to(root)}, left by a killed run")
 
 
 @flow(name="imgflow-pipeline", log_prints=True)
@@ -89,16 +131,27 @@ def pipeline(
     project_dir: str = ".",
     force: bool = False,
     train_timeout_minutes: float = DEFAULT_TRAIN_TIMEOUT_MINUTES,
-) -> PipelineSummary:
-    """Run the seven DVC stages in order; return which ran, which DVC skipped, and the metrics."""
+) -> PipelineSummary | State:
+    """Run the seven DVC stages in order; return which ran, which DVC skipped, and the metrics.
+
+    A stage that fails ends the flow Failed with that stage's error (raised as StageFailed to a
+    caller that runs the flow as a function)."""
     root = Path(project_dir).resolve()
-    runs = []
-    for stage in STAGES:
-        stage_run = stage_task(stage, train_timeout_minutes)
-        # The task's own limit is also the runner's: one number for Prefect and the kill.
-        runs.append(stage_run(stage, root, force=force, timeout_seconds=stage_run.timeout_seconds))
+    check_project(root)
+    runs = run_stages(root, force, train_timeout_minutes)
+    if not isinstance(runs, list):
+        return Failed(message=runs.message, data=failure_of(runs))
     metrics_path = root / "reports" / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     summary = PipelineSummary(runs=runs, metrics=metrics, reports_dir=Path("reports"))
     print(summary.text())
     return summary
+
+
+def failure_of(state: State) -> BaseException:
+    """The exception behind a failed stage task's state."""
+    try:
+        state.result()
+    except BaseException as exc:
+        return exc
+    return RuntimeError(state.message or "a stage failed")

@@ -21,12 +21,13 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Completed, State
+from prefect.states import Completed, Failed, State
 
 from imgflow.common.artifacts import write_json
 from imgflow.common.pipeline import STAGES
 from imgflow.params.loader import Params
-from imgflow.pipelines.flow import DEFAULT_TRAIN_TIMEOUT_MINUTES, stage_task
+from imgflow.pipelines.dvc_runner import StageFailed
+from imgflow.pipelines.flow import DEFAULT_TRAIN_TIMEOUT_MINUTES, failure_of, stage_task
 from imgflow.retraining.champion import Champion, Promotion, promote, read_champion
 from imgflow.retraining.fingerprint import Fingerprint, fingerprint
 from imgflow.retraining.gate import Decision, Scores, class_moves, decide
@@ -184,9 +185,22 @@ def retrain(
             print(f"retrain: {reason}")
             return Completed(message=reason, data=RetrainResult("nothing_to_do", reason).__dict__)
         name = "retrain-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        result = challenge(
-            project, name, text, params, print_, champion, overrides, force, train_timeout_minutes
-        )
+        try:
+            result = challenge(
+                project,
+                name,
+                text,
+                params,
+                print_,
+                champion,
+                overrides,
+                force,
+                train_timeout_minutes,
+            )
+        except (
+            StageFailed
+        ) as exc:  # the stage said why; the champion and workspace are as they were
+            return Failed(message=f"{name}: {exc}", data=exc)
     print(f"retrain: {result.message}")
     return Completed(message=result.message, data=result.__dict__)
 
@@ -208,12 +222,15 @@ def challenge(
         force_download = force or source_changed(print_, champion)
         for stage in STAGES:
             run = stage_task(stage, train_timeout_minutes)
-            run(
+            state = run(
                 stage,
                 work,
                 force=force_download and stage == "download",
                 timeout_seconds=run.timeout_seconds,
+                return_state=True,
             )
+            if not state.is_completed():
+                raise failure_of(state)
         dvc(work, "exp", "save", "--name", name, "--force")
         decision, challenger, defending = judge(work, champion, params)
         baseline = git(work, "rev-parse", "HEAD")

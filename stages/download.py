@@ -4,7 +4,8 @@ Output (immutable afterwards):
   data/raw/images.parquet   every image file's bytes, exactly as the source has them, under its
                             path `[<split>/]<class>/<file>` (imgflow/data/raw_store.py)
   data/raw/dataset.json     name, classes, splits, the image count the source declares per split
-                            and class, and the junk files left out (.DS_Store, Thumbs.db, ...)
+                            and class, and the files left out: junk (.DS_Store, ...) by name, and
+                            set-aside files (too large, links, names not UTF-8) with why
 
 Sources (`data.source`):
   digits            scikit-learn's bundled set, written out as PNGs (offline, the default)
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from imgflow.common.artifacts import sweep_stale_temps
 from imgflow.common.errors import run_stage
 from imgflow.params.loader import load_params
 from imgflow.sources.ingest import fetch
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("raw_dir", type=Path, help="output folder, e.g. data/raw")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
+    # A killed run's temp files: DVC does not know them, so nothing else removes them.
+    sweep_stale_temps(args.raw_dir)
     params = load_params(args.params).data
     info = fetch(params, args.raw_dir)
     total = sum(sum(c.values()) for c in info.declared_counts.values())

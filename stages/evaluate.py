@@ -30,13 +30,31 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pandas as pd
 
-from imgflow.common.artifacts import atomic_file, read_json, write_json, write_parquet, write_text
+from imgflow.common.artifacts import (
+    atomic_file,
+    read_json,
+    sweep_stale_temps,
+    write_json,
+    write_parquet,
+    write_text,
+)
 from imgflow.common.errors import StageError, run_stage
 from imgflow.evaluation import metrics
 from imgflow.evaluation.report import overfitting, summary
 from imgflow.evaluation.scoring import evaluate, read_coarse_groups
 from imgflow.params.loader import load_params
 from imgflow.training.batches import batches
+
+# The files this stage writes into its reports folder (dvc.yaml lists each).
+OUTPUTS = (
+    "metrics.json",
+    "classification_report.txt",
+    "predictions.parquet",
+    "predictions.csv",
+    "class_errors.csv",
+    "confused_pairs.csv",
+    "summary.txt",
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("reports", type=Path, help="output folder, e.g. reports")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
+    # A killed run's temp files: DVC does not know them, so nothing else removes them.
+    sweep_stale_temps(*(args.reports / name for name in OUTPUTS))
     params = load_params(args.params).evaluate
     classes = read_json(args.processed / "classes.json")
     images = np.load(args.processed / "test_images.npy")

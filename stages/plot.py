@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from imgflow.common.artifacts import atomic_dir, read_json
+from imgflow.common.artifacts import atomic_dir, read_json, sweep_stale_temps
 from imgflow.common.errors import run_stage
 from imgflow.evaluation.plots import figures_and_data, read_curves
 from imgflow.params.loader import load_params
@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out_dir", type=Path, help="output folder, e.g. reports/plots")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
+    # A killed run's temp files: DVC does not know them, so nothing else removes them.
+    sweep_stale_temps(args.out_dir)
     folder = args.processed
     figures = figures_and_data(
         read_json(folder / "classes.json"),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imgflow.common.artifacts import atomic_npy, write_parquet
+from imgflow.common.artifacts import atomic_npy, sweep_stale_temps, write_parquet
 from imgflow.common.errors import run_stage
 from imgflow.data.raw_store import iter_contents
 from imgflow.data.resizing import grayscale_mask, resize_all, valid_rows
@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("index", type=Path, help="output table, e.g. data/interim/index.parquet")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
+    # A killed run's temp files: DVC does not know them, so nothing else removes them.
+    sweep_stale_temps(args.images, args.index)
     all_params = load_params(args.params)
     params = all_params.resize
     index = valid_rows(pd.read_parquet(args.manifest))

@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imgflow.common.artifacts import atomic_dir, read_json, write_json, write_npy, write_parquet
+from imgflow.common.artifacts import (
+    atomic_dir,
+    read_json,
+    sweep_stale_temps,
+    write_json,
+    write_npy,
+    write_parquet,
+)
 from imgflow.common.errors import StageError, run_stage
 from imgflow.data.layout import SPLITS
 from imgflow.data.splitting import make_splits, map_hierarchy, split_arrays
@@ -42,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
+    # A killed run's temp files: DVC does not know them, so nothing else removes them.
+    sweep_stale_temps(args.out_dir, args.report)
     params = load_params(args.params).split
     dataset_hierarchy = read_json(args.dataset).get("hierarchy", {}) if args.dataset else {}
     images = np.load(args.images, mmap_mode="r")

@@ -20,7 +20,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 
 import numpy as np
 
-from imgflow.common.artifacts import atomic_dir, atomic_file, read_json, write_json
+from imgflow.common.artifacts import (
+    atomic_dir,
+    atomic_file,
+    read_json,
+    sweep_stale_temps,
+    write_json,
+)
 from imgflow.common.errors import run_stage
 from imgflow.common.hardware import detect
 from imgflow.models.saving import save_model
@@ -39,6 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("live_dir", type=Path, help="DVCLive log folder, e.g. reports/train")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
+    # A killed run's temp files: DVC does not know them, so nothing else removes them.
+    history = args.model.with_name("history.json")
+    info_path = args.model.with_name("train_info.json")
+    sweep_stale_temps(args.model, history, info_path, args.live_dir)
     params = load_params(args.params).train
     classes = read_json(args.processed / "classes.json")
 
@@ -68,9 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     with atomic_file(args.model) as tmp:
         save_model(training.model, tmp)
     record = training_record(training)
-    write_json(record, args.model.with_name("history.json"))
+    write_json(record, history)
     info = train_info(training, classes, params, seconds, hardware)
-    write_json(info, args.model.with_name("train_info.json"))
+    write_json(info, info_path)
     print(
         f"train: {params.model} ({training.precision_reason}) {record['epochs_run']} epochs in "
         f"{seconds:.1f}s (stopped by {training.stopped_by}), best val accuracy "

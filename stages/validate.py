@@ -4,9 +4,14 @@ Outputs:
   data/interim/manifest.parquet   one row per file: path, label, split, format, width, height,
                                   mode, bytes, sha256, status ('ok' or 'quarantined'), reason,
                                   error; later stages use only the 'ok' rows
+  data/interim/quarantine.parquet every quarantined file: path, label, split, reason, error
   reports/validation.json         every check with its outcome, the quarantine list, class counts
   reports/validation/             the same report as a page: index.html, image_sizes.png/.csv
   reports/data_stats.json         statistics of the usable images (a DVC metrics file)
+
+The report and its page are committed to git, so each per-file list in them (the quarantine
+list, each check's failures, the ignored files) holds at most 100 rows and counts the rest;
+quarantine.parquet, tracked by DVC, holds the whole quarantine list.
 
 Each check has a policy: a failure either stops the pipeline (exit status 1, with a message
 naming the class, file or count) or quarantines the files at fault, which are listed with their
@@ -18,7 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from imgflow.common.artifacts import write_json, write_parquet
+from imgflow.common.artifacts import sweep_stale_temps, write_json, write_parquet
 from imgflow.common.errors import run_stage
 from imgflow.params.loader import load_params
 from imgflow.validation.checks import failure_message
@@ -38,18 +43,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--stats", type=Path, help="statistics file (default: <report dir>/data_stats.json)"
     )
+    parser.add_argument(
+        "--quarantine",
+        type=Path,
+        help="every quarantined file (default: <manifest dir>/quarantine.parquet)",
+    )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
+    quarantine = args.quarantine or args.manifest.parent / "quarantine.parquet"
+    stats = args.stats or args.report.parent / "data_stats.json"
+    html_dir = args.html_dir or args.report.parent / "validation"
+    # A killed run's temp files: DVC does not know them, so nothing else removes them.
+    sweep_stale_temps(args.manifest, quarantine, args.report, stats, html_dir)
     params = load_params(args.params).validate_
     outcome = run(args.raw_dir, params)
-    report = outcome.report
+    report = outcome.report | {"quarantine_file": str(quarantine)}
 
     from imgflow.validation.report import write_report_dir  # matplotlib: imported only here
 
     write_parquet(outcome.manifest, args.manifest)
+    write_parquet(outcome.quarantine, quarantine)
     write_json(report, args.report)
-    write_json(outcome.stats, args.stats or args.report.parent / "data_stats.json")
-    write_report_dir(report, args.html_dir or args.report.parent / "validation")
+    write_json(outcome.stats, stats)
+    write_report_dir(report, html_dir)
     if not report["success"]:
         raise ValidationFailed(f"{failure_message(report)}\n  (full report: {args.report})")
     print(

@@ -50,10 +50,17 @@ def sha256(data: bytes) -> str:
 
 @dataclass
 class FileServer:
-    """What the server serves and what it was asked: path -> body; one (path, Range) per GET."""
+    """What the server serves and what it was asked: path -> body; one (path, Range) per GET.
+
+    Each reply carries the body's ETag (`etag`); an If-Range that is not the current ETag gets
+    the whole file (200), as a real server does once the file has changed.
+    """
 
     files: dict[str, bytes] = field(default_factory=dict)
     requests: list[tuple[str, str | None]] = field(default_factory=list)
+    if_ranges: list[str | None] = field(default_factory=list)  # one If-Range header per GET
+    replies: list[int] = field(default_factory=list)  # one status per GET
+    etags: bool = True  # send an ETag (a server without one gives nothing to resume against)
     drop_once: set[str] = field(default_factory=set)  # send half the body, then hang up, once
     status: dict[str, int] = field(default_factory=dict)  # path -> forced error status
     ranges: bool = True  # honour Range requests (some servers do not)
@@ -63,34 +70,45 @@ class FileServer:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
 
 
+def etag(body: bytes) -> str:
+    """The strong ETag the test server sends for `body`: it changes when the content does."""
+    return f'"{sha256(body)[:16]}"'
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
         state = self.server.state
         range_header = self.headers.get("Range")
+        if_range = self.headers.get("If-Range")
         state.requests.append((self.path, range_header))
+        state.if_ranges.append(if_range)
         if self.path in state.status:
-            self.send_error(state.status[self.path])
+            self.reply_error(state.status[self.path])
             return
         body = state.files.get(self.path)
         if body is None:
-            self.send_error(404)
+            self.reply_error(404)
             return
         start = 0
         match = re.fullmatch(r"bytes=(\d+)-", range_header or "")
-        if match and state.ranges:
+        # If-Range: the range only if the client's copy is of this very file (RFC 9110 13.1.5).
+        same_file = if_range is None or (state.etags and if_range == etag(body))
+        if match and state.ranges and same_file:
             start = int(match.group(1))
             if start >= len(body):
-                self.send_error(416)
+                self.reply_error(416)
                 return
-            self.send_response(206)
+            self.reply(206)
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
         else:
-            self.send_response(200)
+            self.reply(200)
         payload = body[start:]
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Accept-Ranges", "bytes" if state.ranges else "none")
+        if state.etags:
+            self.send_header("ETag", etag(body))
         self.end_headers()
         if self.path in state.drop_once:
             state.drop_once.discard(self.path)
@@ -99,6 +117,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.wfile.write(payload)
+
+    def reply(self, status: int) -> None:
+        self.server.state.replies.append(status)
+        self.send_response(status)
+
+    def reply_error(self, status: int) -> None:
+        self.server.state.replies.append(status)
+        self.send_error(status)
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # keep test output quiet

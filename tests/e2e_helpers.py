@@ -32,3 +32,15 @@ def declared_outputs(project: Path) -> list[Path]:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
+
+
+def stage_process(stage: str) -> int | None:
+    """The pid of a running `python -m stages.<stage>`, if there is one."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"stages.{stage}".encode() in cmdline.split(b"\0"):
+            return int(entry.name)
+    return None

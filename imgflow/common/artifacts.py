@@ -5,6 +5,8 @@ A crash mid-write leaves the previous result in place, never a half-written file
 
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import math
 import os
@@ -27,6 +29,8 @@ def _current_umask() -> int:
     return mask
 
 
+# Errors of writing, not of the data: reported against the output being written.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 _UMASK = _current_umask()
 
 
@@ -34,6 +38,29 @@ _UMASK = _current_umask()
 def atomic_file(target: Path | str) -> Iterator[Path]:
     """Yield a temp path in the target's folder; on success it replaces `target`."""
     target = Path(target)
+    with naming_target(target):
+        yield from _atomic_file(target)
+
+
+@contextmanager
+def naming_target(target: Path) -> Iterator[None]:
+    """A full disk or a folder it may not write to names the output, not its temp file (or
+    nothing: a failed write() names no file at all)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRNOS:
+            raise
+        temp = f".{target.name}."
+        ours = exc.filename is None or any(
+            part.startswith(temp) for part in Path(str(exc.filename)).parts
+        )
+        if not ours:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(target)) from exc
+
+
+def _atomic_file(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Keep the real suffix last: some writers (Keras) choose the format from it.
     fd, tmp_name = tempfile.mkstemp(
@@ -53,6 +80,11 @@ def atomic_file(target: Path | str) -> Iterator[Path]:
 def atomic_dir(target: Path | str) -> Iterator[Path]:
     """Yield an empty temp folder beside `target`; on success it takes `target`'s place."""
     target = Path(target)
+    with naming_target(target):
+        yield from _atomic_dir(target)
+
+
+def _atomic_dir(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
@@ -69,6 +101,32 @@ def atomic_dir(target: Path | str) -> Iterator[Path]:
             os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def stale_temps(target: Path | str) -> list[Path]:
+    """What an atomic write of `target` leaves when its process is killed: the temp file or
+    folder beside it (`.<name>.*.tmp*`) and a folder swap's `.<name>.old`."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return []
+    found = set(target.parent.glob(f".{glob.escape(target.name)}.*.tmp*"))
+    found |= {p for p in [target.with_name(f".{target.name}.old")] if p.exists()}
+    return sorted(found)
+
+
+def sweep_stale_temps(*targets: Path | str) -> list[Path]:
+    """Remove the stale temps of each target (call before a stage writes them): their paths.
+
+    Only a killed writer leaves these; DVC does not know them, so nothing else would."""
+    removed = []
+    for target in targets:
+        for path in stale_temps(target):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def json_safe(value: Any) -> Any:

@@ -7,8 +7,10 @@ per call and nothing is imported lazily.
 Plain JPEGs (the bulk of most datasets) are decoded by simplejpeg: the same libjpeg-turbo and
 settings as Pillow's decoder, so the same pixels, but without Pillow's Python-level header
 parsing, which is most of the cost of a small image (docs/decisions/simplejpeg-decode.md).
-Everything else, and every JPEG libjpeg-turbo warns about, goes through Pillow, so truncated and
-corrupt files are judged exactly as Pillow judges them.
+Everything else goes through Pillow, which judges truncated and corrupt files. A JPEG Pillow
+accepts is still rejected when libjpeg-turbo warns about its data ("Corrupt JPEG data: ..."):
+Pillow silences libjpeg's warnings and fills what the data lacks with grey, so a file cut short
+that still ends with an end-of-image marker would otherwise pass with grey rows.
 """
 
 from __future__ import annotations
@@ -96,17 +98,13 @@ def decode_bytes(
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageRejected("not_an_image", "content is not a recognised image format") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageRejected("too_large", str(exc)) from None
+    except Image.DecompressionBombError:
+        # Pillow's own limit, reached first by images far over ours: name ours, the one to change.
+        raise ImageRejected("too_large", over_limit(header_size(data), max_pixels)) from None
     except Exception as exc:  # a broken header raises anything from SyntaxError to struct.error
         raise ImageRejected("corrupt", f"unreadable header ({type(exc).__name__}: {exc})") from None
-    width, height = image.size
-    if width * height > max_pixels:  # judged from the header: the pixels are never decoded
-        raise ImageRejected(
-            "too_large",
-            f"{width}x{height} = {width * height:,} pixels, "
-            f"over validate.max_image_pixels={max_pixels:,}",
-        )
+    if image.size[0] * image.size[1] > max_pixels:  # from the header: pixels never decoded
+        raise ImageRejected("too_large", over_limit(image.size, max_pixels))
     fmt, source_mode = image.format or "", image.mode
     try:
         image.load()  # the full decode: a header-only read misses truncated files
@@ -117,6 +115,12 @@ def decode_bytes(
         raise ImageRejected(reason, f"{type(exc).__name__}: {exc}") from None
     except Exception as exc:
         raise ImageRejected("corrupt", f"{type(exc).__name__}: {exc}") from None
+    # Pillow silences libjpeg's warnings and fills missing data with grey: a JPEG cut short
+    # that still ends with an end-of-image marker loads without complaint.
+    warning = jpeg_warning(data, max_pixels) if data.startswith(_JPEG_START) else None
+    if warning is not None:
+        cause: Reason = "truncated" if "premature end" in warning.lower() else "corrupt"
+        raise ImageRejected(cause, warning)
     try:
         return Decoded(np.asarray(normalise(image, background)), fmt, source_mode)
     except Exception as exc:  # malformed EXIF or an exotic mode Pillow cannot convert
@@ -130,8 +134,9 @@ def decode_plain_jpeg(data: bytes, max_pixels: int = PILLOW_MAX_PIXELS) -> Decod
     None for any file that needs Pillow instead (see the module's note).
 
     Strict mode turns every libjpeg warning (a cut-off file, corrupt entropy data) into an
-    error, and any error hands the file to Pillow, which then accepts or rejects it as it would
-    have anyway. An image over `max_pixels` is also handed over, to be rejected from its header.
+    error, and any error hands the file to `decode_bytes`' Pillow path, which rejects it, from
+    Pillow's judgement or else from the warning. An image over `max_pixels` is also handed over,
+    to be rejected from its header.
     """
     if not data.startswith(_JPEG_START) or any(m in data for m in _PILLOW_JPEG_MARKERS):
         return None
@@ -145,6 +150,59 @@ def decode_plain_jpeg(data: bytes, max_pixels: int = PILLOW_MAX_PIXELS) -> Decod
         return None
     output_space, mode = spaces
     return Decoded(pixels[..., 0] if output_space == "GRAY" else pixels, "JPEG", mode)
+
+
+def jpeg_warning(data: bytes, max_pixels: int = PILLOW_MAX_PIXELS) -> str | None:
+    """libjpeg-turbo's warning about a JPEG it can decode (corrupt or missing scan data), or
+    None: when it decodes the file cleanly, or cannot decode it at all (then Pillow judges it).
+
+    A warning is what a strict decode refuses and a lenient one gets through. Both decode at an
+    eighth of the size: the entropy data, where the damage lies, is read in full all the same.
+    """
+    try:
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+    except Exception:
+        return None
+    if width * height > max_pixels:  # rejected from Pillow's header read, never decoded
+        return None
+    # CMYK and YCCK cannot be converted by libjpeg-turbo, but can be decoded as they are.
+    target = {"CMYK": "CMYK", "YCCK": "CMYK", "Gray": "GRAY"}.get(colorspace, "RGB")
+    small = {"colorspace": target, "min_height": 1, "min_width": 1}
+    try:
+        simplejpeg.decode_jpeg(data, strict=True, **small)
+        return None
+    except Exception as exc:
+        warning = str(exc)
+    try:
+        simplejpeg.decode_jpeg(data, strict=False, **small)
+    except Exception:
+        return None  # an error, not a warning: this decoder cannot read the file at all
+    return warning
+
+
+def over_limit(size: tuple[int, int] | None, max_pixels: int) -> str:
+    """Why an image over `max_pixels` is rejected, naming the parameter that sets the limit."""
+    limit = f"over validate.max_image_pixels={max_pixels:,}"
+    if size is None:
+        return f"more pixels than Pillow will open, {limit}"
+    width, height = size
+    return f"{width}x{height} = {width * height:,} pixels, {limit}"
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header, read by Pillow's format plugins themselves: Image.open
+    refuses an image far over Pillow's own limit without saying its size. None if none reads it.
+    """
+    prefix = data[:16]
+    for name in Image.ID:
+        factory, accept = Image.OPEN[name]
+        try:
+            accepted = accept(prefix) if accept else True
+            if accepted and not isinstance(accepted, str):  # a str says why it was refused
+                return factory(io.BytesIO(data), "").size
+        except Exception:
+            continue
+    return None
 
 
 def _allow_pillow(max_pixels: int) -> None:

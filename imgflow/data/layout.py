@@ -39,7 +39,9 @@ class DatasetInfo:
     classes: list[str]
     splits: list[str]
     declared_counts: dict[str, dict[str, int]]  # split (or "all") -> class -> image count
-    ignored: list[str]  # junk files in the source, never stored: never a class or an image
+    # Source files never stored: junk by its name alone; anything else as "name (why)" (a link,
+    # a name that is not UTF-8, a file over data.max_file_bytes). Names not in UTF-8 escaped.
+    ignored: list[str]
     hierarchy: dict[str, str]  # class -> coarse group (CIFAR-100 fine labels); else empty
 
     @classmethod

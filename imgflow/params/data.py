@@ -9,6 +9,10 @@ from pydantic import Field, model_validator
 from imgflow.params.types import Int, Section
 
 CIFAR_SOURCES = ("cifar10", "cifar100")
+# The largest file download can store: one value of the Parquet image table
+# (imgflow/data/raw_store.py MAX_VALUE_BYTES; not imported: that would load pyarrow with every
+# params file).
+MAX_FILE_BYTES_LIMIT = (1 << 31) - (1 << 20)
 
 
 class DataParams(Section):
@@ -24,6 +28,10 @@ class DataParams(Section):
     labels_order: Literal["sorted", "id"] = "sorted"
     on_label_mismatch: Literal["fail", "labelled_only"] = "fail"
     cache_dir: str = Field(default="data/downloads", min_length=1)
+    # Folder, archive and URL sources: a file declaring more is set aside unread (listed in
+    # dataset.json), and files to store declaring more together stop the run.
+    max_file_bytes: Int = Field(default=64 << 20, gt=0, le=MAX_FILE_BYTES_LIMIT)
+    max_total_bytes: Int = Field(default=32 << 30, gt=0)
 
     @model_validator(mode="after")
     def _keys_match_source(self) -> DataParams:
@@ -46,4 +54,11 @@ class DataParams(Section):
                     raise ValueError(f"data.{key} needs data.labels_file to be set")
         if self.source == "digits" and (self.md5 or self.sha256):
             raise ValueError("data.md5/data.sha256 have nothing to check for source 'digits'")
+        if is_cifar or self.source == "digits":
+            for key in ("max_file_bytes", "max_total_bytes"):
+                if getattr(self, key) != type(self).model_fields[key].default:
+                    raise ValueError(
+                        f"data.{key} applies to folder, archive and URL sources, "
+                        f"not {self.source!r}"
+                    )
         return self

@@ -8,7 +8,7 @@ key by key: `augmentation: {cutout: 8}` keeps the preset's flip and translate.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -16,13 +16,16 @@ from imgflow.params.types import Int, Section
 
 PresetName = Literal["mlp", "cnn_basic", "cnn_leaky", "fast", "transfer"]
 DEFAULT_PRESET = "cnn_basic"
+ScheduleName = Literal["constant", "step", "cosine", "one_cycle", "reduce_on_plateau"]
+WARMUP_SCHEDULES = ("cosine", "one_cycle")  # the schedules that read warmup_epochs
 
 
 class ScheduleParams(Section):
     """How the learning rate moves during the main phase (`learning_rate` is the peak)."""
 
-    name: Literal["constant", "step", "cosine", "one_cycle", "reduce_on_plateau"] = "constant"
-    # cosine, one_cycle: epochs of linear warm-up from 0 to the peak.
+    name: ScheduleName = "constant"
+    # cosine, one_cycle: epochs of linear warm-up from 0 to the peak (TrainParams refuses one
+    # set for another schedule).
     warmup_epochs: float = Field(default=0.0, ge=0, le=100)
     # cosine, one_cycle: the rate at the last step, as a fraction of the peak.
     final_fraction: float = Field(default=0.0, ge=0, lt=1)
@@ -154,13 +157,15 @@ class TrainParams(Section):
         model = raw.get("model") or DEFAULT_PRESET
         # An unknown name gets the base defaults, so the one error shown is `train.model`'s.
         defaults = PRESET_DEFAULTS.get(str(model), BASE_DEFAULTS)
-        return with_preset_warmup(merge_defaults(defaults, raw), raw, defaults)
+        merged = with_preset_warmup(merge_defaults(defaults, raw), raw, defaults)
+        refuse_unused_warmup(raw, merged)
+        return merged
 
     @model_validator(mode="after")
     def _warmup_within_main_phase(self) -> TrainParams:
         # Only an explicit warm-up can get here (a preset's scales with the epochs): one as
         # long as the run would leave a rate that only rises, a run that looks like training.
-        warms_up = self.schedule.name in ("cosine", "one_cycle")
+        warms_up = self.schedule.name in WARMUP_SCHEDULES
         if warms_up and self.schedule.warmup_epochs >= self.epochs:
             raise ValueError(
                 f"schedule.warmup_epochs ({self.schedule.warmup_epochs}) must be below epochs "
@@ -185,6 +190,25 @@ class TrainParams(Section):
                 f"left for fine_tune.epochs ({self.fine_tune.epochs})"
             )
         return self
+
+
+def refuse_unused_warmup(given: dict[str, Any], merged: dict[str, Any]) -> None:
+    """A warm-up the user set (above 0) for a schedule that has none would be silently ignored.
+
+    Judged on `given`, not `merged`: a preset's own warm-up (fast's) is left unused without
+    complaint when the user picks another schedule, since the user never asked for it.
+    """
+    schedule = given.get("schedule")
+    warmup = schedule.get("warmup_epochs") if isinstance(schedule, dict) else None
+    if not isinstance(warmup, int | float) or isinstance(warmup, bool) or warmup <= 0:
+        return  # null, 0, or a bad value the field's own check names
+    name = merged["schedule"].get("name")  # a dict: `given` has one, merged with the preset's
+    if name in get_args(ScheduleName) and name not in WARMUP_SCHEDULES:
+        raise ValueError(
+            f"train.schedule.warmup_epochs ({warmup}) is set, but the {name} schedule has no "
+            f"warm-up: only {' and '.join(WARMUP_SCHEDULES)} use it (set it to null or 0, or "
+            f"choose one of them as train.schedule.name)"
+        )
 
 
 def with_preset_warmup(

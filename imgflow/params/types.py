@@ -22,3 +22,6 @@ Number = Annotated[float, Strict()]
 
 class ParamsError(StageError):
     """A parameter file is missing, unparsable, or holds an invalid key or value."""
+
+    # Under `dvc repro` or `dvc exp run` DVC has already deleted the stage's outputs by now.
+    hint = "fix it, or get the last good run back: git checkout params.yaml && dvc checkout"

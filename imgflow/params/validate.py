@@ -10,6 +10,9 @@ from imgflow.params.types import Int, Section
 
 
 class ValidateParams(Section):
+    # Usable images each class must keep in each split. Whatever it is, validate also checks
+    # each class has the images split needs (checks.split_pools): one for training and one for
+    # each split it carves out, so 3 for a source with no splits of its own.
     min_per_class: Int = Field(default=1, ge=1)
     # What a file that cannot be decoded does: set aside and carry on, or stop the pipeline.
     on_corrupt: Literal["quarantine", "fail"] = "quarantine"

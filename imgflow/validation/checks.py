@@ -16,6 +16,10 @@ from imgflow.validation.scan import OK, QUARANTINED
 
 QUARANTINE_COLUMNS = ["path", "label", "split", "reason", "error"]
 
+# Rows of each per-file list in validation.json and its page, both committed to git: a source of
+# 200,000 files made them tens of MB. The quarantine list is kept whole in a DVC-tracked table.
+LIST_LIMIT = 100
+
 
 SPLIT_ORDER = ("train", "val", "test")  # for a leak, copies in a later split are quarantined
 
@@ -95,6 +99,34 @@ def class_totals(manifest: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"label": classes, "usable": [int(usable.get(c, 0)) for c in classes]})
 
 
+def split_pools(manifest: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Per declared class: the distinct usable images split will divide, and how many it needs.
+
+    Split keeps a dataset's own val and test images where they are and divides the rest (train,
+    or no split) by content, so copies count once: each class needs one image for training and
+    one for each split it carves out (imgflow/data/splitting.py, assign_splits).
+    """
+    usable = manifest[manifest["status"] == OK]
+    own = set(usable["split"].dropna())
+    splits = ["train", *(s for s in ("val", "test") if s not in own)]
+    pool = usable[usable["split"].isna() | (usable["split"] == "train")]
+    distinct = pool.drop_duplicates("sha256")["label"].value_counts()
+    return pd.DataFrame(
+        {
+            "label": classes,
+            "images": [int(distinct.get(c, 0)) for c in classes],
+            "needed": len(splits),
+            "splits": ", ".join(splits),
+        }
+    )
+
+
+def quarantine_table(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Every quarantined file with its reason: the whole list, which the report only begins."""
+    rows = manifest[manifest["status"] == QUARANTINED]
+    return rows[QUARANTINE_COLUMNS].reset_index(drop=True)
+
+
 def hash_labels(manifest: pd.DataFrame) -> pd.DataFrame:
     """One row per (content, class) among readable files: a repeated hash is a label conflict."""
     rows = manifest[readable(manifest)]
@@ -170,6 +202,18 @@ def build_checks(classes: list[str], params: ValidateParams) -> list[Check]:
             ),
         ),
         Check(
+            "enough_to_split",
+            "split_pools",
+            gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="images", column_B="needed", or_equal=True
+            ),
+            ["label", "images", "needed", "splits"],
+            lambda r: (
+                f"class {r['label']!r}: {r['images']} distinct usable images to divide, but split "
+                f"needs at least {r['needed']} (one for each of {r['splits']})"
+            ),
+        ),
+        Check(
             "no_label_conflicts",
             "hash_labels",
             gx.expectations.ExpectColumnValuesToBeUnique(column="sha256"),
@@ -193,7 +237,10 @@ def build_checks(classes: list[str], params: ValidateParams) -> list[Check]:
 
 
 def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check]) -> list[dict[str, Any]]:
-    """Validate each table with Great Expectations (ephemeral context, no project folder)."""
+    """Validate each table with Great Expectations (ephemeral context, no project folder).
+
+    Each outcome lists its first LIST_LIMIT failing rows; `failures_more` counts the rest.
+    """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -214,9 +261,10 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check]) -> list[dic
                 "unexpected_index_column_names": check.index_columns,
             },
         )
+        unexpected = result.result.get("unexpected_index_list") or []
         failed_rows = [
             {col: json_safe(row.get(col)) for col in check.index_columns}
-            for row in (result.result.get("unexpected_index_list") or [])
+            for row in unexpected[:LIST_LIMIT]
         ]
         success = bool(result.success)
         outcomes.append(
@@ -230,6 +278,7 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check]) -> list[dic
                 "rows_checked": len(table),
                 "failures": [check.describe(row) for row in failed_rows],
                 "failed_rows": failed_rows,
+                "failures_more": max(len(unexpected) - LIST_LIMIT, 0),
             }
         )
     return outcomes
@@ -263,11 +312,12 @@ def validate(
         "manifest": final,
         "class_counts": class_counts(final, dataset["declared_counts"]),
         "class_totals": class_totals(final, dataset["classes"]),
+        "split_pools": split_pools(final, dataset["classes"]),
         "hash_labels": hash_labels(manifest),  # before the drops: a dropped conflict still shows
         "hash_splits": hash_splits(manifest),
     }
     outcomes = checker(tables, dataset["classes"], params)
-    quarantined = final[final["status"] == QUARANTINED]
+    quarantined = quarantine_table(final)
     report = {
         "success": not any(o["blocking"] for o in outcomes),
         "dataset": dataset["name"],
@@ -286,8 +336,9 @@ def validate(
         "checks": outcomes,
         "quarantine": [
             {k: None if pd.isna(v) else json_safe(v) for k, v in row.items()}
-            for row in quarantined[QUARANTINE_COLUMNS].to_dict(orient="records")
+            for row in quarantined.head(LIST_LIMIT).to_dict(orient="records")
         ],
+        "quarantine_more": max(len(quarantined) - LIST_LIMIT, 0),
         "class_counts": tables["class_counts"].to_dict(orient="records"),
     }
     return final, report
@@ -297,7 +348,9 @@ def failure_message(report: dict[str, Any], limit: int = 20) -> str:
     """The blocking failures, for the stage's error message."""
     blocking = [o for o in report["checks"] if o.get("blocking", not o["success"])]
     failures = [f"[{o['check']}] {msg}" for o in blocking for msg in o["failures"]]
+    unlisted = sum(o.get("failures_more", 0) for o in blocking)  # beyond the report's lists
     shown = "\n  ".join(failures[:limit])
-    more = f"\n  ... and {len(failures) - limit} more" if len(failures) > limit else ""
+    hidden = max(len(failures) - limit, 0) + unlisted
+    more = f"\n  ... and {hidden} more" if hidden else ""
     names = ", ".join(o["check"] for o in blocking)
     return f"validation failed ({names}):\n  {shown}{more}"

@@ -3,7 +3,8 @@
 Built from the very dict written to reports/validation.json, so the two cannot disagree. GX's own
 Data Docs need a file-backed GX project; validate uses an ephemeral context, so this page shows
 the same content: every check with pass/fail and its failures, the quarantine list, the class
-counts, the image-size histogram (PNG + CSV) and the dataset statistics.
+counts, the image-size histogram (PNG + CSV) and the dataset statistics. Per-file lists hold
+what the report holds (checks.LIST_LIMIT rows), then say how many more there are and where.
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _more(count: int, where: str = "") -> str:
+    """The line under a shortened list: how many rows it leaves out, and where they all are."""
+    if not count:
+        return ""
+    return f"<p>... and {count:,} more{escape(where)}.</p>"
+
+
 def _verdict(outcome: dict[str, Any]) -> tuple[str, str]:
     if outcome["success"]:
         return "pass", "passed"
@@ -61,12 +69,22 @@ def _checks(report: dict[str, Any]) -> str:
         css, verdict = _verdict(outcome)
         items = "".join(f"<li>{escape(msg)}</li>" for msg in outcome["failures"])
         failures = f"<ul>{items}</ul>" if items else ""
+        more = outcome.get("failures_more", 0)
+        # Files a check sets aside are all in the quarantine table; those a check that stops
+        # the pipeline names (a leak under on_leak=fail) may not be.
+        where = _quarantine_pointer(report) if more and outcome["action"] != "fail" else ""
         parts.append(
             f"<h3>{escape(outcome['check'])}: <span class='{css}'>{escape(verdict)}</span></h3>"
             f"<p>{escape(outcome['expectation'])} on table <code>{escape(outcome['table'])}</code>"
-            f" ({outcome['rows_checked']} rows, {len(outcome['failures'])} failing)</p>{failures}"
+            f" ({outcome['rows_checked']} rows, {len(outcome['failures']) + more} failing)</p>"
+            f"{failures}{_more(more, where)}"
         )
     return "".join(parts)
+
+
+def _quarantine_pointer(report: dict[str, Any]) -> str:
+    where = report.get("quarantine_file")
+    return f": every quarantined file is listed in {where}" if where else ""
 
 
 def _stats(stats: dict[str, Any], prefix: str = "") -> list[list[Any]]:
@@ -83,15 +101,16 @@ def _stats(stats: dict[str, Any], prefix: str = "") -> list[list[Any]]:
 def render_html(report: dict[str, Any]) -> str:
     """The whole page; every value comes from `report` (escaped)."""
     css, verdict = ("pass", "passed") if report["success"] else ("fail", "FAILED")
+    ignored_total = len(report.get("ignored_files", [])) + report.get("ignored_more", 0)
     summary = _table(
-        ["files", "readable", "usable", "quarantined", "ignored (junk)"],
+        ["files", "readable", "usable", "quarantined", "ignored"],
         [
             [
                 report["images"],
                 report["readable"],
                 report["usable"],
                 report["quarantined"],
-                len(report.get("ignored_files", [])),
+                ignored_total,
             ]
         ],
     )
@@ -136,12 +155,14 @@ def render_html(report: dict[str, Any]) -> str:
 <h2>Checks</h2>{_checks(report)}
 <h2>Quarantined files ({report["quarantined"]})</h2>
 <p>Left out of later stages; data/raw is unchanged.</p>{quarantine}
+{_more(report.get("quarantine_more", 0), _quarantine_pointer(report))}
 <h2>Images per class</h2>
 <p>The count check compares <em>declared</em> with <em>found</em> (every file present);
 <em>usable</em> images go on to resize.</p>{counts}
 <h2>Image sizes (usable images)</h2>{sizes}
 <h2>Dataset statistics</h2>{_table(["statistic", "value"], _stats(report.get("stats", {})))}
-<h2>Ignored files ({len(report.get("ignored_files", []))})</h2><ul>{ignored}</ul>
+<h2>Ignored files ({ignored_total})</h2><ul>{ignored}</ul>
+{_more(report.get("ignored_more", 0), ": every ignored file is listed in download's dataset.json")}
 </body></html>
 """
 

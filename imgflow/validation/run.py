@@ -17,7 +17,7 @@ from imgflow.common.parallel import PARALLEL_FROM
 from imgflow.common.warm_process import WarmProcess
 from imgflow.data.stats import dataset_stats, size_histogram
 from imgflow.params.validate import ValidateParams
-from imgflow.validation.checks import check_tables, validate
+from imgflow.validation.checks import LIST_LIMIT, check_tables, quarantine_table, validate
 from imgflow.validation.scan import OK, scan
 
 
@@ -45,6 +45,7 @@ class Outcome:
     manifest: pd.DataFrame
     report: dict[str, Any]  # what validation.json and the HTML page both show
     stats: dict[str, Any]  # data_stats.json
+    quarantine: pd.DataFrame  # every quarantined file; the report lists only the first ones
 
 
 def run(raw_dir: Path, params: ValidateParams) -> Outcome:
@@ -62,7 +63,9 @@ def run(raw_dir: Path, params: ValidateParams) -> Outcome:
     usable = (manifest["status"] == OK).to_numpy()
     kept = manifest[usable]
     stats = dataset_stats(kept, found.sums[usable])
-    report["ignored_files"] = dataset.get("ignored", [])
+    ignored = dataset.get("ignored", [])
+    report["ignored_files"] = ignored[:LIST_LIMIT]  # all of them stay in dataset.json
+    report["ignored_more"] = max(len(ignored) - LIST_LIMIT, 0)
     report["image_sizes"] = size_histogram(kept["width"], kept["height"])
     report["stats"] = stats
-    return Outcome(manifest, report, stats)
+    return Outcome(manifest, report, stats, quarantine_table(manifest))

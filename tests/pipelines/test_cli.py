@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -65,3 +68,23 @@ def test_failed_stage_exits_1_naming_the_stage(
     (toy_project / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     assert main(["run", "--project-dir", str(toy_project)]) == 1
     assert "stage 'resize' failed" in capsys.readouterr().err
+
+
+def test_failing_run_prints_the_stages_error_once_and_no_traceback(toy_project: Path) -> None:
+    # The message is built at run time, so the command line DVC echoes does not hold it.
+    failing = "python -c \"import sys; sys.exit('resize: error: ' + 'bad image ' + 'size')\""
+    spec = yaml.safe_load((toy_project / "dvc.yaml").read_text())
+    spec["stages"]["resize"]["cmd"] = failing
+    (toy_project / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    result = subprocess.run(
+        [sys.executable, "-m", "imgflow.pipelines.cli", "run", "--project-dir", str(toy_project)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert output.count("resize: error: bad image size") == 1, output
+    assert "Traceback" not in output
+    assert output.rstrip().splitlines()[-1].startswith("imgflow: stage 'resize' failed")

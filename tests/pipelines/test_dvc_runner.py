@@ -54,3 +54,32 @@ def test_stage_past_its_time_limit_is_killed_with_its_own_process(toy_project: P
 def test_unknown_stage_is_refused(toy_project: Path) -> None:
     with pytest.raises(ValueError, match="unknown stage 'deploy'"):
         run_stage("deploy", toy_project)
+
+
+def test_failure_names_the_stages_own_error_lines_only(toy_project: Path) -> None:
+    noisy = (
+        "python -c \"import sys; print('I0000 00:00:1.0  7 port.cc:153] oneDNN custom operations "
+        "are on.', file=sys.stderr); print('resize: error: data/raw: bad', file=sys.stderr); "
+        "print('  [check] a.png: truncated', file=sys.stderr); sys.exit(1)\""
+    )
+    set_cmd(toy_project, "download", noisy)
+    with pytest.raises(StageFailed) as failed:
+        run_stage("download", toy_project, echo=False)
+    assert failed.value.stage_status == 1
+    lines = failed.value.output_tail.splitlines()
+    assert not [line for line in lines if line.startswith("I0000")]  # TensorFlow's start-up noise
+    # No `download: error:` line of its own: the error is the output's tail.
+    assert failed.value.error == failed.value.output_tail
+    set_cmd(toy_project, "download", noisy.replace("resize: error", "download: error"))
+    with pytest.raises(StageFailed) as failed:
+        run_stage("download", toy_project, echo=False)
+    assert failed.value.error == "download: error: data/raw: bad\n  [check] a.png: truncated"
+
+
+def test_failed_stage_gets_its_previous_outputs_back(toy_project: Path) -> None:
+    run_stage("download", toy_project, echo=False)
+    set_cmd(toy_project, "download", "python -c \"raise SystemExit('download: error: gone')\"")
+    with pytest.raises(StageFailed):
+        run_stage("download", toy_project, echo=False)
+    # DVC deleted out/download.txt before the command ran; the runner put it back.
+    assert (toy_project / "out" / "download.txt").read_text() == "download"

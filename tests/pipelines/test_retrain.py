@@ -8,6 +8,7 @@ challenger a checkout, so only the first and the failing runs train.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ import pytest
 from imgflow.pipelines.retrain import GATE_REPORT, retrain
 from imgflow.retraining.workspace import RETRAIN_ROOT
 from tests.conftest import copy_project, git
-from tests.e2e_helpers import set_params
+from tests.e2e_helpers import set_params, stage_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 BRANCH = "champion"
@@ -201,7 +202,11 @@ def test_killed_retrain_leaves_everything_and_the_next_one_cleans_up(project: Pa
                 time.sleep(3)  # well inside the epochs
                 break
     finally:
-        os.killpg(child.pid, signal.SIGKILL)
+        # Every process of the run: the command's group and the session DVC runs in.
+        train = stage_process("train")
+        for group in {child.pid, *([os.getpgid(train)] if train else [])}:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
         child.wait()
     assert champion_state(project) == champion
     assert workspace_digest(project) == workspace

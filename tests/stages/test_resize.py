@@ -43,3 +43,13 @@ def test_main_writes_one_row_per_usable_image_at_the_params_size(tmp_path, image
     assert len(index) == 18
     assert "dog/broken.png" not in set(index["path"])
     assert index["is_grayscale"].all()  # one channel: gray by definition
+
+
+def test_main_removes_the_temp_file_a_killed_run_left(tmp_path, image_folder):
+    interim = tmp_path / "interim"
+    interim.mkdir()
+    stale = interim / ".images.npy.4f2k.tmp.npy"
+    stale.write_bytes(b"x" * 1024)  # a killed resize's half-written array
+    run_resize(tmp_path, image_folder)
+    assert not stale.exists()
+    assert sorted(p.name for p in interim.iterdir() if p.name.startswith(".")) == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +126,40 @@ def test_main_writes_hierarchy_json_from_the_dataset(tmp_path):
     write_json({"hierarchy": groups}, dataset)
     out = run_main(tmp_path, synthetic_index(), "processed", "--dataset", str(dataset))
     assert read_json(out / "hierarchy.json") == groups
+
+
+def run_split_process(tmp_path: Path, out_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """`python -m stages.split`, as DVC runs it, writing into `out_dir`."""
+    images, index_path = write_inputs(tmp_path / "interim", synthetic_index())
+    command = [sys.executable, "-m", "stages.split", str(images), str(index_path)]
+    command += [str(out_dir / "processed"), str(out_dir / "split.json")]
+    return subprocess.run(
+        [*command, "--params", str(PARAMS_YAML)],
+        cwd=PARAMS_YAML.parent,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def test_full_disk_is_one_line_naming_the_path(tmp_path, small_disk):
+    disk = small_disk("full", size_kb=16)
+    result = run_split_process(tmp_path, disk)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"split: error: {disk}")
+    assert "No space left on device" in lines[0] and "free some space" in lines[0]
+    assert not [p for p in disk.rglob("*") if ".tmp" in p.name]  # no half-written file left
+
+
+def test_read_only_folder_is_one_line_and_verbose_adds_the_traceback(tmp_path, small_disk):
+    disk = small_disk("readonly", read_only=True)
+    result = run_split_process(tmp_path, disk)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"split: error: {disk / 'processed'}: Read-only file system (the file system is "
+        "read-only: run the pipeline where it can write)"
+    ]
+    verbose = run_split_process(tmp_path, disk, IMGFLOW_VERBOSE="1")
+    assert "Traceback" in verbose.stderr and verbose.stderr.strip().endswith("can write)")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,7 @@ from imgflow.common.artifacts import (
     atomic_file,
     atomic_npy,
     read_json,
+    sweep_stale_temps,
     write_json,
     write_npy,
     write_parquet,
@@ -206,3 +209,32 @@ def test_write_json_turns_numpy_values_and_nan_into_plain_json(tmp_path):
     target = tmp_path / "report.json"
     write_json({"count": np.int64(3), 7: [np.float32(0.5), float("nan")]}, target)
     assert read_json(target) == {"count": 3, "7": [0.5, None]}
+
+
+def test_sweep_removes_only_the_temps_a_killed_writer_left(tmp_path):
+    target = tmp_path / "images.npy"
+    target.write_bytes(b"kept")
+    (tmp_path / ".images.npy.k3j2.tmp.npy").write_bytes(b"half")
+    (tmp_path / ".raw.x1.tmp").mkdir()
+    (tmp_path / ".raw.x1.tmp" / "images.parquet").write_bytes(b"half")
+    (tmp_path / ".raw.old").mkdir()
+    (tmp_path / ".other.npy.k3.tmp.npy").write_bytes(b"not ours")
+    removed = sweep_stale_temps(target, tmp_path / "raw")
+    assert sorted(p.name for p in removed) == [
+        ".images.npy.k3j2.tmp.npy",
+        ".raw.old",
+        ".raw.x1.tmp",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.npy.k3.tmp.npy", "images.npy"]
+
+
+def test_a_full_disk_names_the_output_not_its_temp_file(tmp_path, monkeypatch):
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")  # write() names no file
+
+    with pytest.raises(OSError) as failed, atomic_file(tmp_path / "metrics.json") as tmp:
+        monkeypatch.setattr(Path, "write_text", no_space)
+        tmp.write_text("{}")
+    assert failed.value.filename == str(tmp_path / "metrics.json")
+    assert failed.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []

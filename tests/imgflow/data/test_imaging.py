@@ -9,7 +9,13 @@ import pytest
 from PIL import Image, ImageFile
 
 from imgflow.common.errors import StageError
-from imgflow.data.imaging import ImageRejected, decode_bytes, decode_plain_jpeg
+from imgflow.data.imaging import (
+    ImageRejected,
+    decode_bytes,
+    decode_plain_jpeg,
+    jpeg_warning,
+    over_limit,
+)
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -21,6 +27,17 @@ def encode(image: Image.Image, fmt: str, **options) -> bytes:
 def noise_jpeg(size: int = 40) -> bytes:
     # Noise so the scan data is long enough that cutting it in half truncates the image.
     return encode(Image.effect_noise((size, size), 80).convert("RGB"), "JPEG", quality=95)
+
+
+def seeded_noise(size: int = 64, seed: int = 0) -> Image.Image:
+    """Random RGB pixels, the same on every run (Image.effect_noise is not seeded)."""
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+
+
+def cut_with_end_marker(data: bytes) -> bytes:
+    """The first 60% of a JPEG, then an end-of-image marker: a cut-off file that looks whole."""
+    return data[: len(data) * 6 // 10] + b"\xff\xd9"
 
 
 def rejected(data: bytes, **kwargs) -> ImageRejected:
@@ -40,6 +57,63 @@ def test_truncated_jpeg_is_rejected_by_the_full_decode():
     error = rejected(data[: len(data) // 2])
     assert error.reason == "truncated"
     assert "truncated" in str(error)
+
+
+def test_jpeg_cut_short_with_an_end_marker_is_rejected_with_libjpegs_message():
+    data = cut_with_end_marker(encode(seeded_noise(), "JPEG", quality=75))
+    assert pillow_pixels(data).shape == (64, 64, 3)  # Pillow alone fills the gap with grey
+    error = rejected(data)
+    assert error.reason == "truncated"
+    assert error.detail == "Corrupt JPEG data: premature end of data segment"
+
+
+def test_jpeg_cut_short_with_an_end_marker_is_rejected_on_pillows_path_too():
+    exif = Image.Exif()
+    exif[0x0112] = 1  # EXIF keeps the file off the fast path
+    data = cut_with_end_marker(encode(seeded_noise(), "JPEG", quality=75, exif=exif.tobytes()))
+    assert rejected(data).detail.startswith("Corrupt JPEG data")
+
+
+def test_cmyk_jpeg_cut_short_with_an_end_marker_is_rejected():
+    data = cut_with_end_marker(encode(seeded_noise().convert("CMYK"), "JPEG"))
+    assert rejected(data).detail.startswith("Corrupt JPEG data")
+
+
+def test_extraneous_bytes_in_a_jpeg_are_corrupt_data():
+    data = encode(seeded_noise(), "JPEG")
+    # Longer than the few bytes the entropy decoder may read ahead and take as its own.
+    error = rejected(data[:-2] + b"junk" * 8 + b"\xff\xd9")
+    assert error.reason == "corrupt"
+    assert "extraneous bytes before marker 0xd9" in error.detail
+
+
+def test_truncated_jpeg_without_an_end_marker_keeps_pillows_verdict():
+    data = encode(seeded_noise(), "JPEG", quality=75)
+    error = rejected(data[: len(data) * 6 // 10])
+    assert error.reason == "truncated"
+    assert error.detail.startswith("OSError: image file is truncated")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        encode(seeded_noise(24), "JPEG", progressive=True),
+        encode(seeded_noise(24).convert("CMYK"), "JPEG"),
+        encode(seeded_noise(24).convert("L"), "JPEG"),
+        encode(Image.new("RGB", (6, 4)), "JPEG", exif=Image.Exif().tobytes()),
+    ],
+    ids=["progressive", "cmyk", "grey", "exif"],
+)
+def test_sound_jpegs_have_no_decoder_warning(data):
+    assert jpeg_warning(data) is None
+    assert decode_bytes(data).image.size == Image.open(io.BytesIO(data)).size
+
+
+def test_jpeg_libjpeg_cannot_read_at_all_is_left_to_pillow():
+    data = encode(seeded_noise(), "JPEG")[:300]  # not even a whole header
+    assert jpeg_warning(data) is None
+    error = rejected(data)
+    assert error.reason == "corrupt" and error.detail.startswith("unreadable header")
 
 
 def test_text_file_is_not_an_image():
@@ -128,6 +202,18 @@ def test_image_over_the_pixel_limit_is_rejected_from_the_header():
     assert rejected(data[:60], max_pixels=1999).reason == "too_large"
 
 
+def test_image_over_pillows_own_limit_names_validates_limit_and_the_size(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # stand-in for Pillow's 89 Mpx default
+    data = encode(Image.new("L", (30, 30)), "PNG")  # 900 px: over Pillow's 2x error threshold
+    error = rejected(data, max_pixels=50)
+    assert error.reason == "too_large"
+    assert error.detail == "30x30 = 900 pixels, over validate.max_image_pixels=50"
+
+
+def test_over_limit_message_without_a_size_still_names_the_parameter():
+    assert over_limit(None, 1000).endswith("over validate.max_image_pixels=1,000")
+
+
 def test_a_small_limit_does_not_lower_pillows_global_one():
     before = Image.MAX_IMAGE_PIXELS
     with pytest.raises(ImageRejected):
@@ -201,9 +287,10 @@ def test_fast_path_leaves_over_limit_jpegs_to_the_header_check():
     assert rejected(data, max_pixels=1999).reason == "too_large"
 
 
-def test_corrupt_scan_data_is_judged_as_pillow_judges_it():
+def test_corrupt_scan_data_pillow_accepts_is_rejected_with_libjpegs_warning():
     data = bytearray(noise_jpeg())
     middle = len(data) // 2
     data[middle : middle + 4] = b"\xff\xd0\xff\xd0"  # stray restart markers: a libjpeg warning
     assert decode_plain_jpeg(bytes(data)) is None
-    assert np.array_equal(np.asarray(decode_bytes(bytes(data)).image), pillow_pixels(bytes(data)))
+    assert pillow_pixels(bytes(data)).shape == (40, 40, 3)
+    assert rejected(bytes(data)).detail.startswith("Corrupt JPEG data")

@@ -171,9 +171,44 @@ def test_warmup_as_long_as_the_run_is_refused_naming_both_keys() -> None:
     assert "train:" in message
 
 
-def test_warmup_is_not_checked_for_schedules_without_one() -> None:
-    params = parse_train(model="mlp", epochs=2, schedule={"name": "step", "warmup_epochs": 5})
-    assert params.schedule.warmup_epochs == 5
+@pytest.mark.parametrize("name", ["constant", "step", "reduce_on_plateau"])
+def test_warmup_set_for_a_schedule_without_one_is_refused_naming_both(name: str) -> None:
+    message = train_error(model="mlp", schedule={"name": name, "warmup_epochs": 2})
+    assert "train.schedule.warmup_epochs (2) is set" in message
+    assert f"the {name} schedule has no warm-up" in message
+
+
+def test_warmup_set_for_the_presets_schedule_without_one_is_refused() -> None:
+    message = train_error(model="cnn_basic", schedule={"warmup_epochs": 1.5})  # preset: constant
+    assert "train.schedule.warmup_epochs (1.5) is set, but the constant schedule" in message
+
+
+@pytest.mark.parametrize("name", ["cosine", "one_cycle"])
+def test_warmup_set_for_a_schedule_with_one_is_kept(name: str) -> None:
+    params = parse_train(model="mlp", schedule={"name": name, "warmup_epochs": 2})
+    assert params.schedule.warmup_epochs == 2
+
+
+@pytest.mark.parametrize("warmup", [None, 0, 0.0])
+def test_no_warmup_is_fine_with_any_schedule(warmup: float | None) -> None:
+    params = parse_train(model="mlp", schedule={"name": "step", "warmup_epochs": warmup})
+    assert params.schedule.warmup_epochs == 0
+
+
+def test_a_presets_own_warmup_does_not_trip_the_check_for_another_schedule() -> None:
+    params = parse_train(model="fast", schedule={"name": "step"})  # fast warms up one_cycle
+    assert params.schedule.name == "step"
+
+
+@pytest.mark.parametrize("preset", sorted(PRESET_DEFAULTS))
+def test_every_preset_loads_with_the_shipped_params(preset: str) -> None:
+    raw = copy.deepcopy(SHIPPED)
+    raw["train"]["model"] = preset
+    assert parse_params(raw).train.model == preset
+
+
+def test_shipped_params_load() -> None:
+    assert parse_params(copy.deepcopy(SHIPPED)).train.model == SHIPPED["train"]["model"]
 
 
 def test_fit_to_time_is_accepted_with_a_budget_and_a_decaying_schedule() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import tarfile
 import zipfile
 from pathlib import Path
@@ -26,9 +27,14 @@ from imgflow.sources.fetching import (
     sniff_archive,
     url_basename,
 )
-from tests.download_helpers import md5, serve, sha256
+from tests.download_helpers import etag, md5, serve, sha256, tar_gz
 
-BODY = bytes(range(256)) * 1024  # 256 KiB: several read chunks on the wire, still instant
+# 256 KiB of incompressible bytes in a tar.gz: several read chunks on the wire, still instant,
+# and a readable archive (a download without a checksum must be one to be cached).
+BODY = tar_gz({"data/blob.bin": random.Random(0).randbytes(256 * 1024)})
+# The same file published again with other content, of the same size: a splice of the two
+# would be as long as either.
+NEW_BODY = tar_gz({"data/blob.bin": random.Random(1).randbytes(256 * 1024)})
 
 
 @pytest.fixture
@@ -83,12 +89,53 @@ def test_cache_hit_makes_no_request(server, tmp_path):
     assert len(server.requests) == 2
 
 
-def test_cached_file_failing_its_checksum_is_downloaded_again(server, tmp_path):
+def test_cached_file_failing_its_checksum_is_moved_aside_and_downloaded_again(server, tmp_path):
     cached = tmp_path / "cache" / "file.tar.gz"
     cached.parent.mkdir()
     cached.write_bytes(b"stale")
     assert fetch(server, tmp_path, [Checksum("md5", md5(BODY))]).read_bytes() == BODY
     assert len(server.requests) == 1
+    [aside] = cached.parent.glob("file.tar.gz.corrupt-*")
+    assert aside.read_bytes() == b"stale"  # kept to look at, not deleted
+
+
+def unreadable_cached_copy(server, tmp_path: Path) -> Path:
+    """The cache file of the server's file (fetched without a checksum), cut short."""
+    cached = cache_path(tmp_path / "cache", server.url("data/file.tar.gz"), [])
+    cached.parent.mkdir()
+    cached.write_bytes(BODY[: len(BODY) // 2])
+    return cached
+
+
+def test_unreadable_cached_archive_is_moved_aside_and_fetched_again(server, tmp_path, capsys):
+    cached = unreadable_cached_copy(server, tmp_path)
+    assert fetch(server, tmp_path, []).read_bytes() == BODY
+    [aside] = cached.parent.glob(f"{cached.name}.corrupt-*")
+    assert aside.read_bytes() == BODY[: len(BODY) // 2]
+    message = capsys.readouterr().err
+    assert "not a readable tar archive" in message
+    assert f"cache folder {cached.parent}" in message and str(aside) in message
+    assert len(server.requests) == 1
+
+
+def test_cached_archive_bad_again_after_refetch_stops_with_one_line(server, tmp_path):
+    unreadable_cached_copy(server, tmp_path)
+    server.files["/data/file.tar.gz"] = BODY[: len(BODY) // 2]  # the server's copy is cut too
+    with pytest.raises(DownloadError) as info:
+        fetch(server, tmp_path, [])
+    message = str(info.value)
+    assert "\n" not in message and server.url("data/file.tar.gz") in message
+    assert "the cached copy before it failed too" in message
+    assert len(server.requests) == 1  # fetched again once, not in a loop
+
+
+def test_download_that_is_not_a_readable_archive_is_not_cached(server, tmp_path):
+    server.files["/data/file.tar.gz"] = BODY[:-1000]  # a server-side copy cut short
+    with pytest.raises(DownloadError, match="not a readable tar archive") as info:
+        fetch(server, tmp_path, [])
+    message = str(info.value)
+    assert message.startswith(server.url("data/file.tar.gz")) and "\n" not in message
+    assert list((tmp_path / "cache").iterdir()) == []  # no file, no .part left to resume
 
 
 def test_dropped_connection_is_resumed_with_a_range_request(server, tmp_path):
@@ -102,6 +149,21 @@ def test_dropped_connection_is_resumed_with_a_range_request(server, tmp_path):
     assert 0 < offset <= len(BODY) // 2
 
 
+def test_dropped_small_file_ends_whole(server, tmp_path):
+    small = tar_gz({"a.txt": b"hello"})  # far under one read chunk
+    server.files["/data/file.tar.gz"] = small
+    server.drop_once.add("/data/file.tar.gz")
+    assert fetch(server, tmp_path, []).read_bytes() == small
+    assert len(server.requests) == 2
+
+
+def test_server_without_a_validator_is_not_resumed(server, tmp_path):
+    server.etags = False  # nothing to prove a resumed part is of the same file
+    server.drop_once.add("/data/file.tar.gz")
+    assert fetch(server, tmp_path, [Checksum("md5", md5(BODY))]).read_bytes() == BODY
+    assert server.requests == [("/data/file.tar.gz", None)] * 2
+
+
 def test_server_ignoring_range_restarts_from_zero(server, tmp_path):
     server.ranges = False
     server.drop_once.add("/data/file.tar.gz")
@@ -109,12 +171,37 @@ def test_server_ignoring_range_restarts_from_zero(server, tmp_path):
     assert len(server.requests) == 2
 
 
-def test_partial_file_from_an_earlier_run_is_resumed(server, tmp_path):
+def interrupted_run(server, tmp_path: Path) -> int:
+    """Run a download that drops with no retry left; the size of the `.part` it leaves."""
+    server.drop_once.add("/data/file.tar.gz")
+    with pytest.raises(NetworkError):
+        fetch(server, tmp_path, [], retries=0)
+    [part] = (tmp_path / "cache").glob("*.part")
+    return part.stat().st_size
+
+
+def test_partial_file_of_the_same_file_is_resumed_with_if_range(server, tmp_path):
+    kept = interrupted_run(server, tmp_path)
+    assert fetch(server, tmp_path, []).read_bytes() == BODY
+    assert server.requests[1] == ("/data/file.tar.gz", f"bytes={kept}-")
+    assert server.if_ranges[1] == etag(BODY)
+    assert server.replies[1] == 206  # only the missing bytes were sent
+
+
+def test_partial_file_of_a_changed_file_is_not_spliced(server, tmp_path):
+    interrupted_run(server, tmp_path)
+    server.files["/data/file.tar.gz"] = NEW_BODY  # republished: another ETag
+    assert fetch(server, tmp_path, []).read_bytes() == NEW_BODY
+    assert server.if_ranges[1] == etag(BODY)  # the resume asked for the old file's rest...
+    assert server.replies[1] == 200  # ...and got the whole new file instead
+
+
+def test_partial_file_without_a_stored_validator_restarts_from_zero(server, tmp_path):
     part = tmp_path / "cache" / "file.tar.gz.part"
     part.parent.mkdir()
-    part.write_bytes(BODY[:1000])
+    part.write_bytes(NEW_BODY[:1000])  # left by a run that stored no validator
     assert fetch(server, tmp_path, [Checksum("md5", md5(BODY))]).read_bytes() == BODY
-    assert server.requests == [("/data/file.tar.gz", "bytes=1000-")]
+    assert server.requests == [("/data/file.tar.gz", None)]
 
 
 def test_checksum_mismatch_deletes_partial_and_names_both_hashes(server, tmp_path):

@@ -3,8 +3,6 @@ crash."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import imgflow.sources.fetching as fetching
@@ -19,16 +17,16 @@ def test_fetch_crash_leaves_previous_raw_intact(tmp_path, monkeypatch):
     write_tree(source, ["cat/1.png", "cat/2.png", "dog/3.png", "dog/4.png"])
     fetch(DataParams(source=str(source)), raw)
     before = {f.name: f.read_bytes() for f in raw.iterdir()}
-    real_read_bytes = Path.read_bytes
+    real_read_bytes = fetching.FolderTree.read_bytes
     reads = []
 
-    def crash_on_third_read(path, *args, **kwargs):
-        reads.append(path)
+    def crash_on_third_read(tree, name):
+        reads.append(name)
         if len(reads) == 3:
             raise OSError("disk full")
-        return real_read_bytes(path, *args, **kwargs)
+        return real_read_bytes(tree, name)
 
-    monkeypatch.setattr(fetching.Path, "read_bytes", crash_on_third_read)
+    monkeypatch.setattr(fetching.FolderTree, "read_bytes", crash_on_third_read)
     write_tree(source, ["cat/1.png", "cat/2.png", "dog/3.png", "dog/4.png", "emu/5.png"])
     with pytest.raises(OSError, match="disk full"):
         fetch(DataParams(source=str(source)), raw)

@@ -47,6 +47,7 @@ JUNK = [
 CORRUPT = {  # file -> the reason it is quarantined with
     "train/cat/empty.jpg": "empty_file",
     "train/cat/cut.jpg": "truncated",
+    "train/dog/cut_marked.jpg": "truncated",  # cut short, then an end-of-image marker
     "train/dog/notes.jpg": "not_an_image",
     "train/cat/bomb.png": "too_large",
 }
@@ -80,8 +81,15 @@ def distinct_png(value: int) -> bytes:
     return encode(Image.fromarray(pixels), "PNG")
 
 
+def noise_jpeg(seed: int = 0) -> bytes:
+    """Random pixels (under LIMIT), the same on every run: Image.effect_noise is not seeded."""
+    pixels = np.random.default_rng(seed).integers(0, 256, size=(40, 40, 3), dtype=np.uint8)
+    return encode(Image.fromarray(pixels), "JPEG", quality=75)
+
+
 def odd_files() -> dict[str, bytes]:
     cut = encode(Image.effect_noise((40, 40), 80).convert("RGB"), "JPEG", quality=95)
+    marked = noise_jpeg()
     palette = Image.new("P", (4, 4), 0)
     palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
     palette.putpixel((1, 1), 1)
@@ -90,6 +98,7 @@ def odd_files() -> dict[str, bytes]:
     return {
         "train/cat/empty.jpg": b"",
         "train/cat/cut.jpg": cut[: len(cut) // 2],
+        "train/dog/cut_marked.jpg": marked[: len(marked) * 6 // 10] + b"\xff\xd9",
         "train/dog/notes.jpg": b"not an image",
         "train/cat/bomb.png": encode(Image.new("L", (50, 50), 1), "PNG"),
         "train/dog/png_named.jpg": encode(Image.new("RGB", (5, 4), (1, 2, 3)), "PNG"),
@@ -123,10 +132,14 @@ def bad_raw(tmp_path) -> Path:
     return make_raw(tmp_path, files | {p: b"junk" for p in JUNK})
 
 
+# 4 images a class, no splits: one more than split needs to carve out val and test, so a test
+# can take one away and still pass.
+CLEAN = [f"{label}/{label}{i}.png" for label in ("cat", "dog", "emu") for i in range(4)]
+
+
 @pytest.fixture
 def clean_raw(tmp_path) -> Path:
-    relpaths = ["cat/1.png", "cat/2.png", "dog/3.png", "dog/4.png", "emu/5.png", "emu/6.png"]
-    return make_raw(tmp_path, {p: distinct_png(i) for i, p in enumerate(relpaths)})
+    return make_raw(tmp_path, {p: distinct_png(i) for i, p in enumerate(CLEAN)})
 
 
 def params(**overrides) -> ValidateParams:

@@ -7,19 +7,24 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from imgflow.common.artifacts import read_json, write_json
 from imgflow.data.raw_store import IMAGES_TABLE, iter_contents, write_images
 from imgflow.data.resizing import valid_rows
-from imgflow.validation.checks import failure_message, validate
+from imgflow.params.validate import ValidateParams
+from imgflow.validation.checks import LIST_LIMIT, failure_message, validate
 from imgflow.validation.run import run
-from imgflow.validation.scan import build_manifest
+from imgflow.validation.scan import MANIFEST_COLUMNS, build_manifest
 from tests.imgflow.validation.helpers import (
+    CLEAN,
     CONFLICT,
     CORRUPT,
     LEAK,
     LIMIT,
     by_path,
     distinct_png,
+    make_raw,
     params,
 )
 
@@ -32,6 +37,16 @@ def edit_stored(raw: Path, relpath: str, data: bytes | None) -> None:
     else:
         files[relpath] = data
     write_images(files.items(), raw / IMAGES_TABLE)
+
+
+def remove_stored(raw: Path, *relpaths: str) -> None:
+    """Remove stored files and their declared counts, as if the source never held them."""
+    for relpath in relpaths:
+        edit_stored(raw, relpath, None)
+    dataset = read_json(raw / "dataset.json")
+    for relpath in relpaths:
+        dataset["declared_counts"]["all"][relpath.split("/")[0]] -= 1
+    write_json(dataset, raw / "dataset.json")
 
 
 def outcome(report: dict[str, Any], name: str) -> dict[str, Any]:
@@ -106,7 +121,7 @@ def test_on_corrupt_fail_stops_naming_each_file(bad_raw):
 
 
 def test_duplicates_within_one_class_are_fine(clean_raw):
-    edit_stored(clean_raw, "cat/2.png", distinct_png(0))  # cat/1.png's bytes
+    edit_stored(clean_raw, CLEAN[1], distinct_png(0))  # CLEAN[0]'s bytes, in the same class
     assert run(clean_raw, params()).report["success"] is True
 
 
@@ -117,8 +132,8 @@ def test_clean_data_passes_every_check(clean_raw):
     report = run(clean_raw, params()).report
     assert report["success"] is True, failure_message(report)
     assert all(o["success"] for o in report["checks"])
-    assert report["images"] == report["readable"] == report["usable"] == 6
-    assert report["quarantine"] == []
+    assert report["images"] == report["readable"] == report["usable"] == len(CLEAN)
+    assert report["quarantine"] == [] and report["quarantine_more"] == 0
 
 
 def test_count_mismatch_stops_naming_class_and_counts(clean_raw):
@@ -128,23 +143,23 @@ def test_count_mismatch_stops_naming_class_and_counts(clean_raw):
     report = run(clean_raw, params()).report
     assert blocking(report) == {"count_matches_declared"}
     message = failure_message(report)
-    assert "class 'dog' (split all): 2 files found, the dataset declares 5" in message
+    assert "class 'dog' (split all): 4 files found, the dataset declares 5" in message
     assert "'cat'" not in message
 
 
 def test_corrupt_file_is_quarantined_and_not_a_count_failure(clean_raw):
-    edit_stored(clean_raw, "emu/5.png", b"\x89PNG broken")
+    edit_stored(clean_raw, "emu/emu0.png", b"\x89PNG broken")
     report = run(clean_raw, params()).report
     assert report["success"] is True
     counts = {(c["split"], c["label"]): c for c in report["class_counts"]}
     assert counts[("all", "emu")] | {} == {
         "split": "all",
         "label": "emu",
-        "declared": 2,
-        "found": 2,
-        "readable": 1,
+        "declared": 4,
+        "found": 4,
+        "readable": 3,
         "quarantined": 1,
-        "usable": 1,
+        "usable": 3,
     }
 
 
@@ -155,29 +170,118 @@ def test_label_outside_class_list_stops(clean_raw):
     report = run(clean_raw, params()).report
     assert "label_in_classes" in blocking(report)
     message = failure_message(report)
-    assert "emu/5.png: label 'emu' is not a known class" in message
-    assert "cat/1.png" not in message
+    assert "emu/emu0.png: label 'emu' is not a known class" in message
+    assert "cat/cat0.png" not in message
 
 
 def test_empty_class_stops_naming_it(clean_raw):
-    for name in ("5.png", "6.png"):
-        edit_stored(clean_raw, f"emu/{name}", b"")
+    for relpath in CLEAN:
+        if relpath.startswith("emu/"):
+            edit_stored(clean_raw, relpath, b"")
     report = run(clean_raw, params()).report
-    assert blocking(report) == {"no_empty_classes", "min_per_class"}
+    assert blocking(report) == {"no_empty_classes", "min_per_class", "enough_to_split"}
     message = failure_message(report)
     assert "class 'emu' is declared but has no usable images" in message
     assert "class 'emu' (split all): 0 usable images" in message
 
 
 def test_class_below_min_per_class_stops(clean_raw):
-    edit_stored(clean_raw, "dog/4.png", None)
-    dataset = read_json(clean_raw / "dataset.json")
-    dataset["declared_counts"]["all"]["dog"] = 1
-    write_json(dataset, clean_raw / "dataset.json")
-    report = run(clean_raw, params(min_per_class=2)).report
+    remove_stored(clean_raw, "dog/dog0.png")
+    report = run(clean_raw, params(min_per_class=4)).report
     assert blocking(report) == {"min_per_class"}
     message = failure_message(report)
-    assert "class 'dog' (split all): 1 usable images, below validate.min_per_class=2" in message
+    assert "class 'dog' (split all): 3 usable images, below validate.min_per_class=4" in message
+    assert "'cat'" not in message
+
+
+# --- enough for split ------------------------------------------------------------------------
+
+
+def test_class_too_small_for_split_stops_with_the_default_params(clean_raw):
+    remove_stored(clean_raw, "dog/dog0.png", "dog/dog1.png")
+    report = run(clean_raw, ValidateParams()).report
+    assert blocking(report) == {"enough_to_split"}
+    message = failure_message(report)
+    assert (
+        "class 'dog': 2 distinct usable images to divide, but split needs at least 3 "
+        "(one for each of train, val, test)"
+    ) in message
+    assert "'cat'" not in message
+
+
+def test_copies_count_once_toward_what_split_needs(clean_raw):
+    remove_stored(clean_raw, "dog/dog0.png")
+    edit_stored(clean_raw, "dog/dog2.png", distinct_png(CLEAN.index("dog/dog1.png")))
+    report = run(clean_raw, params()).report
+    assert blocking(report) == {"enough_to_split"}
+    assert "class 'dog': 2 distinct usable images" in failure_message(report)
+
+
+def test_quarantined_files_do_not_count_toward_what_split_needs(clean_raw):
+    remove_stored(clean_raw, "dog/dog0.png")
+    edit_stored(clean_raw, "dog/dog1.png", b"not an image")
+    report = run(clean_raw, params()).report
+    assert blocking(report) == {"enough_to_split"}
+    assert "class 'dog': 2 distinct usable images" in failure_message(report)
+
+
+def test_a_sources_own_test_split_lowers_what_split_needs(tmp_path):
+    files = ["train/cat/1.png", "train/cat/2.png", "train/dog/3.png", "test/dog/4.png"]
+    files += ["test/cat/5.png", "test/dog/6.png", "test/dog/7.png"]
+    raw = make_raw(tmp_path, {p: distinct_png(i) for i, p in enumerate(files)})
+    report = run(raw, params()).report
+    assert blocking(report) == {"enough_to_split"}
+    message = failure_message(report)
+    # Own test images stay where they are: dog's 3 leave 1 image to divide, cat's 2 suffice.
+    assert "class 'dog': 1 distinct usable images to divide, but split needs at least 2" in message
+    assert "(one for each of train, val)" in message and "'cat'" not in message
+
+
+# --- report size ----------------------------------------------------------------------------
+
+
+def many_quarantined(count: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A manifest of `count` undecodable files beside 4 good ones, and its dataset.json."""
+    good = [(f"cat/good{i}.png", "PNG", 8, 6, "RGB", f"{i:064x}", "ok", "", "") for i in range(4)]
+    bad = [
+        (f"cat/bad{i:04}.jpg", "", 0, 0, "", f"{i + 99:064x}", "quarantined", "not_an_image", "x")
+        for i in range(count)
+    ]
+    rows = [
+        {"path": p, "label": "cat", "split": None, "format": f, "width": w, "height": h,
+         "mode": m, "bytes": 10, "sha256": sha, "status": st, "reason": r, "error": e}
+        for p, f, w, h, m, sha, st, r, e in good + bad
+    ]  # fmt: skip
+    dataset = {
+        "name": "many",
+        "classes": ["cat"],
+        "declared_counts": {"all": {"cat": count + 4}},
+    }
+    return pd.DataFrame(rows, columns=MANIFEST_COLUMNS), dataset
+
+
+def test_report_lists_the_first_quarantined_files_and_counts_the_rest():
+    manifest, dataset = many_quarantined(500)
+    _, report = validate(manifest, dataset, params())
+    assert report["quarantined"] == 500
+    assert len(report["quarantine"]) == LIST_LIMIT == 100
+    assert report["quarantine"][0]["path"] == "cat/bad0000.jpg"
+    assert report["quarantine_more"] == 400
+
+
+def test_each_checks_failures_are_listed_up_to_the_limit_and_counted():
+    manifest, dataset = many_quarantined(500)
+    _, report = validate(manifest, dataset, params())
+    readable = outcome(report, "readable")
+    assert len(readable["failures"]) == len(readable["failed_rows"]) == LIST_LIMIT
+    assert readable["failures_more"] == 400
+    assert outcome(report, "no_leaks")["failures_more"] == 0
+
+
+def test_failure_message_counts_failures_beyond_the_reports_lists():
+    manifest, dataset = many_quarantined(500)
+    _, report = validate(manifest, dataset, params(on_corrupt="fail"))
+    assert failure_message(report, limit=20).endswith("... and 480 more")
 
 
 def test_failure_message_lists_only_blocking_checks_and_limits_the_list():

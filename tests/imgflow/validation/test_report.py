@@ -99,6 +99,45 @@ def test_page_shows_every_check_failure_and_quarantined_file():
     assert 'src="image_sizes.png"' in page
 
 
+def shortened_report() -> dict:
+    """report() as validate writes it for a source with more files than its lists hold."""
+    base = report()
+    quarantined = {**base["quarantine"][0], "path": "cat/x0.jpg"}
+    readable = {**base["checks"][0], "failures": ["unreadable file cat/x0.jpg"] * 100}
+    return base | {
+        "quarantined": 500,
+        "quarantine": [quarantined] * 100,
+        "quarantine_more": 400,
+        "quarantine_file": "data/interim/quarantine.parquet",
+        "checks": [readable | {"failures_more": 400}, *base["checks"][1:]],
+        "ignored_more": 7,
+    }
+
+
+def test_page_says_how_many_quarantined_files_are_not_listed_and_where_they_are():
+    page = render_html(shortened_report())
+    assert page.count("<td>cat/x0.jpg</td>") == 100
+    assert (
+        "... and 400 more: every quarantined file is listed in data/interim/quarantine.parquet"
+    ) in page
+
+
+def test_page_counts_a_checks_failures_beyond_its_list():
+    page = render_html(shortened_report())
+    assert "(3 rows, 500 failing)" in page
+    assert page.count("<li>unreadable file cat/x0.jpg</li>") == 100
+
+
+def test_page_counts_ignored_files_beyond_its_list():
+    page = render_html(shortened_report())
+    assert "<h2>Ignored files (8)</h2>" in page
+    assert "... and 7 more: every ignored file is listed in download&#x27;s dataset.json" in page
+
+
+def test_page_of_a_short_report_says_nothing_is_left_out():
+    assert "... and" not in render_html(report())
+
+
 def test_report_folder_holds_page_plot_and_csv(tmp_path):
     write_report_dir(report(), tmp_path / "validation")
     folder = tmp_path / "validation"

@@ -58,3 +58,9 @@ def test_pixel_limit_holds_in_process_pool_workers(bad_raw, monkeypatch):
     manifest = by_path(build_manifest(bad_raw, LIMIT))
     assert manifest.loc["train/cat/bomb.png", "reason"] == "too_large"
     assert manifest.loc["train/cat/cut.jpg", "reason"] == "truncated"
+
+
+def test_jpeg_cut_short_with_an_end_marker_is_quarantined_with_libjpegs_message(bad_raw):
+    row = by_path(build_manifest(bad_raw, LIMIT)).loc["train/dog/cut_marked.jpg"]
+    assert (row["status"], row["reason"]) == ("quarantined", "truncated")
+    assert row["error"] == "Corrupt JPEG data: premature end of data segment"

@@ -1,0 +1,86 @@
+"""A local Prefect server in a session of its own, for `imgflow run` and `imgflow retrain`.
+
+Prefect's own temporary server runs in the caller's process group, so the Ctrl-C a terminal
+sends to that group stops it too, and the interrupted flow then waits on a dead API. Started
+here with `prefect server start` in its own session, it outlives the Ctrl-C long enough for the
+flow to record how it ended, and is stopped when the command ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+STARTUP_TIMEOUT_SECONDS = 180
+STOP_TIMEOUT_SECONDS = 10
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def server_command(host: str, port: int, ui: bool) -> list[str]:
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    command = [prefect, "server", "start", "--host", host, "--port", str(port)]
+    return command + ([] if ui else ["--no-ui"])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"prefect server start exited with status {process.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{url}/api/health", timeout=5) as reply,
+        ):
+            if reply.status == 200:
+                return
+        time.sleep(0.25)
+    raise RuntimeError(f"the Prefect server at {url} did not answer in {timeout:.0f}s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[str]:
+    """The Prefect API to use: PREFECT_API_URL when set, else a local server started for the
+    duration (its URL is put in PREFECT_API_URL). Call before Prefect is imported."""
+    configured = os.environ.get("PREFECT_API_URL")
+    if configured:
+        yield configured
+        return
+    url = f"http://127.0.0.1:{free_port()}"
+    process = subprocess.Popen(
+        server_command("127.0.0.1", int(url.rsplit(":", 1)[1]), ui=False),
+        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until_up(url, process, STARTUP_TIMEOUT_SECONDS)
+        os.environ["PREFECT_API_URL"] = f"{url}/api"
+        yield os.environ["PREFECT_API_URL"]
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        stop(process)
