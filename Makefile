@@ -5,6 +5,9 @@ BIN    := $(abspath $(VENV))/bin
 UV_VERSION := 0.13.9
 # Stage commands in dvc.yaml call `python`: put the project's interpreter first on PATH.
 export PATH := $(BIN):$(PATH)
+# The page template `dvc plots show/diff` use (.dvc/config plots.html_template), with the Vega
+# scripts inline so the charts draw offline: made from an installed package, not committed.
+PLOTS_TEMPLATE := $(VENV)/share/imgflow/dvc_plots.html
 
 .PHONY: setup run test lint format lock clean
 
@@ -17,7 +20,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --editable .
 	@touch $@
 
-setup: $(VENV)/.installed
+$(PLOTS_TEMPLATE): $(VENV)/.installed imgflow/evaluation/offline_plots.py
+	$(BIN)/python -m imgflow.evaluation.offline_plots $@
+
+setup: $(VENV)/.installed $(PLOTS_TEMPLATE)
 
 run: setup
 	imgflow run

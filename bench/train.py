@@ -142,6 +142,8 @@ def summary(project: Path, train_seconds: float, train_peak: int) -> dict[str, A
     minutes = [round(s / 60, 3) for s in accumulate(epoch_seconds)]
     return {
         "test_accuracy": metrics.get("accuracy"),
+        # present when evaluate.tta is flip or flip_translate (--set evaluate.tta=flip); with
+        # tta none evaluate computes no TTA figure and these stay null
         "test_accuracy_tta_flip": metrics.get("accuracy_tta_flip"),
         # present when evaluate.tta is flip_translate (--set evaluate.tta=flip_translate)
         "test_accuracy_tta_flip_translate": metrics.get("accuracy_tta_flip_translate"),

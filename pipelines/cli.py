@@ -8,6 +8,12 @@ imgflow server [--host H] [--port P]
     a local Prefect server with its UI (SQLite in the project's .prefect/)
 imgflow schedule (--cron EXPR | --interval 6h) [--set key=value ...]
     register the `retrain` deployment on the server in PREFECT_API_URL and serve it
+imgflow compare [REV_A] [REV_B] [--md] [--all]
+    params, metrics and classes that changed between two runs (default: HEAD and workspace)
+imgflow predict PATH... [--model models/model.keras] [--top-k 3] [--format table|csv|json]
+    classify image files and folders, prepared exactly as the training images were
+imgflow export [--model models/model.keras] [--out models/export]
+    the model as a TensorFlow SavedModel and a TFLite file, with its class names and preprocessing
 """
 
 from __future__ import annotations
@@ -169,6 +175,45 @@ def _schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from imgflow.pipelines.compare import compare
+
+    try:
+        print(compare(args.project_dir, args.rev_a, args.rev_b, args.md, args.all, args.classes))
+    except StageError as exc:
+        print(f"imgflow: compare: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _model_path(args: argparse.Namespace) -> Path:
+    return args.model if args.model is not None else args.project_dir / "models" / "model.keras"
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from imgflow.pipelines.predict import predict
+
+    return predict(_model_path(args), args.paths, args.top_k, args.format)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from imgflow.pipelines.export import export
+
+    out = args.out if args.out is not None else args.project_dir / "models" / "export"
+    return export(_model_path(args), out)
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1; anything else fails naming the value."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imgflow", description="Reproducible image classification."
@@ -227,6 +272,44 @@ def build_parser() -> argparse.ArgumentParser:
     set_option(schedule)
     schedule.add_argument("--name", default=DEPLOYMENT_NAME, help="deployment name")
     training_options(schedule)
+
+    compare = command("compare", "compare two runs: params, metrics, classes", _compare)
+    compare.add_argument(
+        "rev_a", nargs="?", default="HEAD", help="commit, branch, tag or DVC experiment (HEAD)"
+    )
+    compare.add_argument(
+        "rev_b", nargs="?", default=None, help="the same, or `workspace` (the default)"
+    )
+    compare.add_argument("--md", action="store_true", help="Markdown tables (pull requests, CI)")
+    compare.add_argument("--all", action="store_true", help="show unchanged metrics too")
+    compare.add_argument("--classes", type=int, default=5, help="classes that moved, shown")
+
+    def model_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--model",
+            type=Path,
+            default=None,
+            help="a .keras file saved by train (default: models/model.keras in --project-dir)",
+        )
+
+    predict = command("predict", "classify image files and folders with the model", _predict)
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    model_option(predict)
+    predict.add_argument(
+        "--top-k", type=positive_int, default=3, help="classes shown per image (default: 3)"
+    )
+    predict.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="default: table"
+    )
+
+    export = command("export", "export the model as a SavedModel and a TFLite file", _export)
+    model_option(export)
+    export.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: models/export in --project-dir)",
+    )
     return parser
 
 

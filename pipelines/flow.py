@@ -56,6 +56,11 @@ class PipelineSummary:
             f"  plots:          {self.reports_dir / 'plots'}/",
             f"  model:          {self.reports_dir.parent / 'models' / 'model.keras'}",
         ]
+        # Last, where it is seen: evaluate flags a model that predicts one class for nearly
+        # everything, or does no better than always answering the largest class.
+        if self.metrics.get("degenerate"):
+            reason = self.metrics.get("degenerate_reason") or "see reports/metrics.json"
+            lines.append(f"  WARNING: DEGENERATE MODEL: {reason}")
         return "\n".join(lines)
 
 

@@ -24,11 +24,19 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed, State
 
 from imgflow.common.artifacts import write_json
+from imgflow.common.errors import StageError
 from imgflow.common.pipeline import STAGES
 from imgflow.params.loader import Params
 from imgflow.pipelines.dvc_runner import StageFailed
 from imgflow.pipelines.flow import DEFAULT_TRAIN_TIMEOUT_MINUTES, failure_of, stage_task
-from imgflow.retraining.champion import Champion, Promotion, promote, read_champion
+from imgflow.retraining.champion import (
+    METRICS,
+    PER_CLASS,
+    Champion,
+    Promotion,
+    promote,
+    read_champion,
+)
 from imgflow.retraining.fingerprint import Fingerprint, fingerprint
 from imgflow.retraining.gate import Decision, Scores, class_moves, decide
 from imgflow.retraining.workspace import (
@@ -62,12 +70,17 @@ def inputs(project: Path, set_params: list[str]) -> tuple[str, Params, Fingerpri
     return text, params, fingerprint(params, project)
 
 
-def already_judged(print_: Fingerprint, champion: Champion | None, last: dict | None) -> str | None:
+def already_judged(
+    inputs_print: Fingerprint, champion: Champion | None, last: dict | None
+) -> str | None:
     """Why a challenger with this fingerprint would repeat a run already made, or None."""
-    if champion and (champion.gate or {}).get("fingerprint", {}).get("digest") == print_.digest:
+    if (
+        champion
+        and (champion.gate or {}).get("fingerprint", {}).get("digest") == inputs_print.digest
+    ):
         return f"nothing to do: the champion ({champion.branch}) was trained from the same inputs"
     rejected = last and not last.get("promote")
-    if rejected and last.get("fingerprint", {}).get("digest") == print_.digest:
+    if rejected and last.get("fingerprint", {}).get("digest") == inputs_print.digest:
         return (
             f"nothing to do: challenger {last.get('experiment')} was trained from the same inputs "
             "and rejected"
@@ -83,10 +96,18 @@ def read_last_gate(project: Path) -> dict[str, Any] | None:
         return None
 
 
-def source_changed(print_: Fingerprint, champion: Champion | None) -> bool:
+def source_changed(inputs_print: Fingerprint, champion: Champion | None) -> bool:
     """DVC tracks a source by the value of data.source, not its content: force download then."""
     previous = (champion.gate or {}).get("fingerprint", {}) if champion else {}
-    return bool(previous) and previous.get("source") != print_.source
+    return bool(previous) and previous.get("source") != inputs_print.source
+
+
+def read_report(work: Path, name: str) -> dict[str, Any]:
+    """One of evaluate's JSON reports in the challenger's worktree, or an error naming it."""
+    try:
+        return json.loads((work / name).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise StageError(f"challenger {name}: cannot read it ({exc})") from None
 
 
 @task(name="gate")
@@ -94,10 +115,14 @@ def judge(
     work: Path, champion: Champion | None, params: Params
 ) -> tuple[Decision, Scores, Scores | None]:
     challenger = Scores.from_metrics(
-        json.loads((work / "reports" / "metrics.json").read_text()), "challenger metrics.json"
+        read_report(work, METRICS),
+        f"challenger {METRICS} and {PER_CLASS}",
+        read_report(work, PER_CLASS),
     )
     defending = (
-        Scores.from_metrics(champion.metrics, f"{champion.branch}:reports/metrics.json")
+        Scores.from_metrics(
+            champion.metrics, f"{champion.branch}:{METRICS} and {PER_CLASS}", champion.per_class
+        )
         if champion
         else None
     )
@@ -107,7 +132,7 @@ def judge(
 def gate_report(
     name: str,
     decision: Decision,
-    print_: Fingerprint,
+    inputs_print: Fingerprint,
     champion: Champion | None,
     set_params: list[str],
     baseline: str,
@@ -118,7 +143,7 @@ def gate_report(
         "baseline": baseline,
         "set_params": set_params,
         "champion": {"branch": champion.branch, "commit": champion.commit} if champion else None,
-        "fingerprint": print_.to_json(),
+        "fingerprint": inputs_print.to_json(),
         **decision.to_json(),
     }
 
@@ -178,9 +203,9 @@ def retrain(
         left = sweep(project)
         if left:
             print(f"retrain: removed what an interrupted retrain left: {', '.join(left)}")
-        text, params, print_ = inputs(project, overrides)
+        text, params, inputs_print = inputs(project, overrides)
         champion = read_champion(project, params.gate.champion_branch)
-        reason = None if force else already_judged(print_, champion, read_last_gate(project))
+        reason = None if force else already_judged(inputs_print, champion, read_last_gate(project))
         if reason:
             print(f"retrain: {reason}")
             return Completed(message=reason, data=RetrainResult("nothing_to_do", reason).__dict__)
@@ -191,7 +216,7 @@ def retrain(
                 name,
                 text,
                 params,
-                print_,
+                inputs_print,
                 champion,
                 overrides,
                 force,
@@ -210,7 +235,7 @@ def challenge(
     name: str,
     params_text: str,
     params: Params,
-    print_: Fingerprint,
+    inputs_print: Fingerprint,
     champion: Champion | None,
     overrides: list[str],
     force: bool,
@@ -219,7 +244,7 @@ def challenge(
     """Train, save, judge and maybe promote one challenger in its own worktree."""
     with challenger_worktree(project, name) as work:
         (work / "params.yaml").write_text(params_text)
-        force_download = force or source_changed(print_, champion)
+        force_download = force or source_changed(inputs_print, champion)
         for stage in STAGES:
             run = stage_task(stage, train_timeout_minutes)
             state = run(
@@ -231,11 +256,16 @@ def challenge(
             )
             if not state.is_completed():
                 raise failure_of(state)
-        dvc(work, "exp", "save", "--name", name, "--force")
         decision, challenger, defending = judge(work, champion, params)
         baseline = git(work, "rev-parse", "HEAD")
-        report = gate_report(name, decision, print_, champion, overrides, baseline)
+        report = gate_report(name, decision, inputs_print, champion, overrides, baseline)
         write_json(report, work / GATE_REPORT)
+        # The plot stage ran before the decision existed: drawn again, report.html shows it.
+        redraw = stage_task("plot", train_timeout_minutes)
+        state = redraw("plot", work, force=True, return_state=True)
+        if not state.is_completed():
+            raise failure_of(state)
+        dvc(work, "exp", "save", "--name", name, "--force", "--include-untracked", str(GATE_REPORT))
         promotion = None
         if decision.promote:
             promotion = promote(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 STARTUP_TIMEOUT_SECONDS = 180
 STOP_TIMEOUT_SECONDS = 10
+CONFIRM_SECONDS = 1.0
 
 
 def free_port() -> int:
@@ -79,6 +80,11 @@ def prefect_api() -> Iterator[str]:
     )
     try:
         wait_until_up(url, process, STARTUP_TIMEOUT_SECONDS)
+        # Another process may have taken the port between free_port() and the bind: then this
+        # server exits at once, and what answered is someone else's.
+        time.sleep(CONFIRM_SECONDS)
+        if process.poll() is not None:
+            raise RuntimeError(f"prefect server start could not bind {url}; try again")
         os.environ["PREFECT_API_URL"] = f"{url}/api"
         yield os.environ["PREFECT_API_URL"]
     finally:

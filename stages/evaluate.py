@@ -1,22 +1,27 @@
 """Stage 6, `evaluate`: score the trained model on the test split.
 
 Outputs (folder reports/):
-  metrics.json               accuracy without and with flip test-time augmentation (and with
-                             the multi-crop one when chosen), loss, top-k
-                             accuracy, macro precision/recall/F1, expected calibration error,
+  metrics.json               the figures compared across runs (a DVC metric): accuracy, and
+                             with the test-time augmentation `evaluate.tta` asks for (flip;
+                             flip and multi-crop), loss, top-k accuracy, macro
+                             precision/recall/F1, expected calibration error, test images,
+                             majority-class rate and the degenerate-model flag with its reason,
                              coarse accuracy (datasets with a hierarchy), classes per error grade,
-                             overfitting (best epoch, train - val accuracy gaps), per class
-                             precision, recall, F1, support
+                             overfitting (best epoch, train - val accuracy gaps)
+  per_class.json             by class name: precision, recall, F1, support, errors per 1,000
+                             and grade (not a DVC metric: its keys differ between datasets)
   classification_report.txt  scikit-learn's report, 4 decimals
   predictions.parquet        per test image: path, true and predicted label, probability of the
                              prediction and of the true class
   predictions.csv            actual,predicted pairs for DVC's `confusion` plot
-  class_errors.csv           per class: support, errors, errors per 1,000 and grade
+  class_errors.csv           per class: support, errors, errors per 1,000, times predicted,
+                             precision and grade
   confused_pairs.csv         the class pairs most often mistaken for each other
   summary.txt                the short human summary the stage prints
 
 `evaluate.tta` chooses which predictions (plain, flip-averaged, or also averaged over one-pixel
-moves) feed everything but the accuracies: flipping suits photos, not digits or text.
+moves) feed everything but the plain accuracy, and which TTA figures are computed at all:
+flipping suits photos, not digits or text.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from imgflow.training.batches import batches
 # The files this stage writes into its reports folder (dvc.yaml lists each).
 OUTPUTS = (
     "metrics.json",
+    "per_class.json",
     "classification_report.txt",
     "predictions.parquet",
     "predictions.csv",
@@ -82,8 +88,11 @@ def main(argv: list[str] | None = None) -> None:
     def predict(batch: np.ndarray) -> np.ndarray:
         return model.predict(batches(batch, params.batch_size), verbose=0)
 
-    plain, flipped = metrics.with_flip_tta(predict, images)
-    flipped_translated = None
+    # Only the passes `evaluate.tta` asks for: each is a full pass over the test images.
+    plain = predict(images)
+    flipped = flipped_translated = None
+    if params.tta != "none":
+        flipped = metrics.flip_averaged(predict, images, plain)
     if params.tta == "flip_translate":
         flipped_translated = metrics.with_flip_translate_tta(predict, images, flipped)
     result = evaluate(
@@ -98,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
         flipped_translated,
     )
     write_json(result.metrics, args.reports / "metrics.json")
+    write_json(result.per_class, args.reports / "per_class.json")
     write_text(result.report, args.reports / "classification_report.txt")
     write_parquet(result.predictions, args.reports / "predictions.parquet")
     with atomic_file(args.reports / "predictions.csv") as tmp:

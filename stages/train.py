@@ -1,7 +1,8 @@
 """Stage 5, `train`: fit a Keras model preset on the train split, validating on val.
 
 Outputs:
-  models/model.keras        the best epoch's model by val accuracy (normalisation inside)
+  models/model.keras        the best epoch's model by val accuracy (normalisation inside), of
+                            Keras' own classes, carrying its class names and preprocessing
   models/history.json       what training produced: per-epoch metrics, best epoch, what stopped
                             it; evaluate reads the overfitting gap from it
   models/train_info.json    provenance of the run: classes, input shape, params, precision,
@@ -27,17 +28,18 @@ from imgflow.common.artifacts import (
     sweep_stale_temps,
     write_json,
 )
-from imgflow.common.errors import run_stage
+from imgflow.common.errors import StageError, run_stage
 from imgflow.common.hardware import detect
+from imgflow.models.metadata import ModelMetadata
 from imgflow.models.saving import save_model
 from imgflow.params.loader import load_params
+from imgflow.training.callbacks import live_callback
 from imgflow.training.loop import fit
 from imgflow.training.records import train_info, training_record
 
 
 def main(argv: list[str] | None = None) -> None:
     from dvclive import Live
-    from dvclive.keras import DVCLiveCallback
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("processed", type=Path, help="split's folder, e.g. data/processed")
@@ -49,8 +51,13 @@ def main(argv: list[str] | None = None) -> None:
     history = args.model.with_name("history.json")
     info_path = args.model.with_name("train_info.json")
     sweep_stale_temps(args.model, history, info_path, args.live_dir)
-    params = load_params(args.params).train
+    all_params = load_params(args.params)
+    params = all_params.train
     classes = read_json(args.processed / "classes.json")
+    # What predict needs to prepare an image file as these images were: saved in the model.
+    metadata = ModelMetadata(
+        tuple(classes), all_params.resize, all_params.validate_.max_image_pixels
+    )
 
     def load(split: str) -> tuple[np.ndarray, np.ndarray]:
         return (
@@ -58,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
             np.load(args.processed / f"{split}_labels.npy"),
         )
 
+    check_shape(args.processed / "train_images.npy", metadata)
     hardware = detect(with_gpus=True)
     started = time.perf_counter()
     # dvcyaml=False: the project's dvc.yaml declares the plots; the pipeline owns experiments.
@@ -71,12 +79,12 @@ def main(argv: list[str] | None = None) -> None:
             load("val"),
             len(classes),
             params,
-            callbacks=[DVCLiveCallback(live=live)],
+            callbacks=[live_callback(live)],
             hardware=hardware,
         )
     seconds = time.perf_counter() - started
     with atomic_file(args.model) as tmp:
-        save_model(training.model, tmp)
+        save_model(training.model, tmp, metadata)
     record = training_record(training)
     write_json(record, history)
     info = train_info(training, classes, params, seconds, hardware)
@@ -86,6 +94,17 @@ def main(argv: list[str] | None = None) -> None:
         f"{seconds:.1f}s (stopped by {training.stopped_by}), best val accuracy "
         f"{record['best_val_accuracy']:.4f} at epoch {record['best_epoch']} -> {args.model}"
     )
+
+
+def check_shape(images: Path, metadata: ModelMetadata) -> None:
+    """The images must have the shape the resize params give: the model records those params."""
+    shape = tuple(np.load(images, mmap_mode="r").shape[1:])  # the header only
+    if shape != metadata.input_shape:
+        raise StageError(
+            f"{images}: images are {'x'.join(map(str, shape))} (height x width x channels) but "
+            f"params resize.image_size and resize.color_mode give "
+            f"{'x'.join(map(str, metadata.input_shape))}; rerun resize and split (dvc repro)"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ at the next run's start. A bad param stops `imgflow run` before DVC deletes anyt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -75,10 +76,11 @@ def interrupt_during(project: Path, command: list[str], stage: str, sig: int) ->
         assert child.poll() is None, f"{command} ended before {stage} started"
         assert time.monotonic() < deadline, f"{stage} never started"
         time.sleep(0.05)
-    time.sleep(0.5)  # well into the stage: DVC has deleted its outputs
-    groups = {child.pid, os.getpgid(pid)} if sig == signal.SIGKILL else {child.pid}
-    for group in groups:
-        os.killpg(group, sig)
+    time.sleep(0.2)  # into the stage: DVC has deleted its outputs before starting it
+    with contextlib.suppress(ProcessLookupError):  # a fast stage may be done already
+        groups = {child.pid, os.getpgid(pid)} if sig == signal.SIGKILL else {child.pid}
+        for group in groups:
+            os.killpg(group, sig)
     output, _ = child.communicate(timeout=120)
     return output.decode(errors="replace")
 

@@ -44,25 +44,46 @@ def confused_pairs(counts: pd.DataFrame, limit: int) -> pd.DataFrame:
 
 
 def class_errors(counts: pd.DataFrame, grades: ErrorGrades) -> pd.DataFrame:
-    """Per true class: test images, errors, errors per 1,000 and the grade they earn."""
+    """Per true class: test images, errors, errors per 1,000, how often it was predicted, its
+    precision, and the grade they earn.
+
+    A class is graded twice with the same limits, the worse grade winning: by its errors per
+    1,000 test images (misses), and by its wrong predictions per 1,000 predictions of it (one
+    minus precision). Misses alone would call a class that the model predicts for everything
+    acceptable, with no misses at all.
+    """
     matrix = counts.to_numpy()
     support = matrix.sum(axis=1)
-    errors = support - np.diag(matrix)
+    right = np.diag(matrix)
+    errors = support - right
+    predicted = matrix.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_1000 = np.where(support > 0, errors * 1000 / support, np.nan)
-    grade = np.select(
-        [support == 0, per_1000 <= grades.acceptable, per_1000 <= grades.needs_work],
-        ["untested", "acceptable", "needs_work"],
-        default="failing",
-    )
+        # Never predicted: no wrong prediction to count (its misses already grade it).
+        false_per_1000 = np.where(predicted > 0, (predicted - right) * 1000 / predicted, np.nan)
+        # 0 when never predicted, as scikit-learn's report (zero_division=0) and per_class.json.
+        precision = np.where(predicted > 0, right / predicted, 0.0)
+    rank = np.maximum(_grade_rank(per_1000, grades), _grade_rank(false_per_1000, grades))
+    grade = np.where(support == 0, "untested", np.array(GRADES[:3])[rank])
     return pd.DataFrame(
         {
             "class": counts.index,
             "support": support,
             "errors": errors,
             "errors_per_1000": per_1000,
+            "predicted": predicted,
+            "precision": precision,
             "grade": grade,
         }
+    )
+
+
+def _grade_rank(per_1000: np.ndarray, grades: ErrorGrades) -> np.ndarray:
+    """0 acceptable, 1 needs work, 2 failing; NaN (nothing to judge) ranks 0."""
+    return np.select(
+        [np.isnan(per_1000), per_1000 <= grades.acceptable, per_1000 <= grades.needs_work],
+        [0, 0, 1],
+        default=2,
     )
 
 
@@ -73,9 +94,14 @@ def grade_counts(errors: pd.DataFrame) -> dict[str, int]:
 
 
 def worst_classes(errors: pd.DataFrame, limit: int) -> pd.DataFrame:
-    """Tested classes with the most errors per 1,000, worst first."""
+    """Tested classes, worst grade first, then most errors per 1,000, then lowest precision
+    (a class failing by precision alone has no errors, yet belongs among the worst)."""
     tested = errors[errors["support"] > 0]
-    return tested.sort_values("errors_per_1000", ascending=False, kind="stable").head(limit)
+    rank = tested["grade"].map({"failing": 0, "needs_work": 1, "acceptable": 2})
+    ordered = tested.assign(_rank=rank).sort_values(
+        ["_rank", "errors_per_1000", "precision"], ascending=[True, False, True], kind="stable"
+    )
+    return ordered.drop(columns="_rank").head(limit)
 
 
 def confidently_wrong(predictions: pd.DataFrame, limit: int) -> pd.DataFrame:

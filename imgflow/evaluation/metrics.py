@@ -20,8 +20,16 @@ def with_flip_tta(
     """Probabilities of the images as they are, and averaged with their mirror images
     (horizontal flip of NHWC arrays): the second is test-time augmentation."""
     plain = predict(images)
+    return plain, flip_averaged(predict, images, plain)
+
+
+def flip_averaged(
+    predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, plain: np.ndarray
+) -> np.ndarray:
+    """`plain` (the images' own probabilities) averaged with their mirror images': one more
+    pass over the images, for a caller that already has `plain`."""
     mirrored = predict(np.ascontiguousarray(np.flip(images, axis=2)))
-    return plain, (plain + mirrored) / 2
+    return (plain + mirrored) / 2
 
 
 def shifted(images: np.ndarray, rows: int, cols: int) -> np.ndarray:

@@ -17,12 +17,13 @@ WORST_SHOWN = 5  # classes and pairs named in the summary; the CSVs hold them al
 
 @dataclass(frozen=True)
 class Evaluation:
-    metrics: dict[str, Any]
+    metrics: dict[str, Any]  # metrics.json: the figures compared across runs
+    per_class: dict[str, dict[str, Any]]  # per_class.json: each class's figures, by name
     report: str  # scikit-learn's classification report
     predictions: pd.DataFrame
     class_errors: pd.DataFrame
     confused_pairs: pd.DataFrame
-    tta: str  # which predictions fed everything but the two accuracies
+    tta: str  # which predictions fed everything but the accuracies
 
 
 def _key(info: Mapping[str, Any], key: str, source: str) -> Any:
@@ -61,6 +62,14 @@ def overfitting(info: Mapping[str, Any], source: str) -> dict[str, float | int]:
     }
 
 
+def degenerate_warning(metrics: Mapping[str, Any]) -> str | None:
+    """The loud line for a degenerate model (see scoring.degeneracy), or None."""
+    if not metrics.get("degenerate"):
+        return None
+    reason = metrics.get("degenerate_reason") or "see reports/metrics.json"
+    return f"WARNING: DEGENERATE MODEL: {reason}"
+
+
 def summary(result: Evaluation) -> str:
     """A few lines: accuracies, calibration, worst classes by grade, confusions, overfitting."""
     m = result.metrics
@@ -69,10 +78,21 @@ def summary(result: Evaluation) -> str:
         if m["top_k_accuracy"] is not None
         else f"top-{m['top_k']} accuracy skipped (not fewer than the classes)"
     )
-    lines = [
-        f"evaluate: {m['test_images']} test images, {len(m['per_class'])} classes",
-        f"  accuracy {m['accuracy']:.4f}, with flip TTA {m['accuracy_tta_flip']:.4f} "
-        f"(the tables use tta={result.tta})",
+    accuracies = f"  accuracy {m['accuracy']:.4f}"
+    if "accuracy_tta_flip" in m:
+        accuracies += f", with flip TTA {m['accuracy_tta_flip']:.4f}"
+    if "accuracy_tta_flip_translate" in m:
+        accuracies += f", with multi-crop TTA {m['accuracy_tta_flip_translate']:.4f}"
+    if result.tta != "none":
+        accuracies += f" (the tables use tta={result.tta})"
+    # Beside the accuracy, the score of always answering the largest class: the floor to beat.
+    accuracies += f"; majority-class rate {m['majority_baseline']:.4f}"
+    lines = [f"evaluate: {m['test_images']} test images, {len(result.per_class)} classes"]
+    warning = degenerate_warning(m)
+    if warning:
+        lines.append(f"  {warning}")
+    lines += [
+        accuracies,
         f"  {top_k}, macro F1 {m['f1_macro']:.4f}, ECE {m['ece']:.4f}",
     ]
     if "coarse_accuracy" in m:
@@ -88,7 +108,8 @@ def summary(result: Evaluation) -> str:
         lines.append(
             "  worst: "
             + ", ".join(
-                f"{row['class']} ({row['errors_per_1000']:.0f} errors per 1,000, {row['grade']})"
+                f"{row['class']} ({row['errors_per_1000']:.0f} errors per 1,000, "
+                f"precision {row['precision']:.2f}, {row['grade']})"
                 for _, row in worst.iterrows()
             )
         )

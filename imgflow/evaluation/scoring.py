@@ -1,4 +1,5 @@
-"""Test-set predictions scored: metrics, per-class figures, error grades, confused pairs."""
+"""Test-set predictions scored: metrics, per-class figures, error grades, confused pairs, and
+whether the model is degenerate."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from imgflow.evaluation.report import Evaluation
 from imgflow.params.evaluate import EvaluateParams
 
 EPSILON = 1e-7  # probabilities are clipped here so one confident miss cannot make the loss inf
+# One class predicted for at least this share of the test set flags the model as degenerate:
+# a 1-epoch model can answer one class for nearly everything and still look fine per class.
+DEGENERATE_SHARE = 0.8
 
 
 def predictions_table(
@@ -99,10 +103,62 @@ def score(
     return result, text
 
 
+def degeneracy(
+    labels: np.ndarray, predicted: np.ndarray, classes: list[str]
+) -> dict[str, float | bool | str | None]:
+    """Whether the predictions look like a model that learned nothing: one class predicted for
+    at least `DEGENERATE_SHARE` of the test images (when that class is not itself so common),
+    or accuracy not above the majority-class rate, the score of always predicting the largest
+    class. `majority_baseline` is that rate."""
+    size = len(labels)
+    truth = np.bincount(labels, minlength=len(classes))
+    guesses = np.bincount(predicted, minlength=len(classes))
+    top = int(guesses.argmax())
+    reasons = []
+    # A test set mostly of one class justifies predicting it mostly: the baseline rule judges.
+    if guesses[top] >= DEGENERATE_SHARE * size > truth[top]:
+        reasons.append(
+            f"predicts {classes[top]!r} for {guesses[top] / size:.0%} of the test images "
+            f"({truth[top] / size:.0%} are {classes[top]!r})"
+        )
+    correct = int((predicted == labels).sum())
+    # Integer counts: an accuracy equal to the baseline must not pass by a rounding.
+    if correct <= truth.max():
+        reasons.append(
+            f"accuracy {correct / size:.4f} is not above the majority-class rate "
+            f"{truth.max() / size:.4f}"
+        )
+    return {
+        "majority_baseline": float(truth.max() / size),
+        "degenerate": bool(reasons),
+        "degenerate_reason": "; ".join(reasons) or None,
+    }
+
+
+def per_class_figures(
+    report_figures: Mapping[str, Mapping[str, Any]], errors: pd.DataFrame
+) -> dict[str, dict[str, Any]]:
+    """per_class.json: by class name, precision, recall, F1 and support with the error grade's
+    figures (errors per 1,000 is null for a class without test images)."""
+    graded = errors.set_index("class")
+    return {
+        name: {
+            **figures,
+            "errors_per_1000": (
+                None
+                if np.isnan(graded.at[name, "errors_per_1000"])
+                else float(graded.at[name, "errors_per_1000"])
+            ),
+            "grade": str(graded.at[name, "grade"]),
+        }
+        for name, figures in report_figures.items()
+    }
+
+
 def evaluate(
     labels: np.ndarray,
     plain: np.ndarray,
-    flipped: np.ndarray,
+    flipped: np.ndarray | None,
     classes: list[str],
     splits: pd.DataFrame,
     training: Mapping[str, float | int],
@@ -111,13 +167,16 @@ def evaluate(
     flipped_translated: np.ndarray | None = None,
 ) -> Evaluation:
     """Everything evaluate writes, from the test labels and the model's probabilities without
-    (`plain`) and with (`flipped`) flip test-time augmentation, and with the multi-crop one
-    (`flipped_translated`, needed for `tta: flip_translate`); `training` holds the
-    overfitting figures from `overfitting`."""
-    by_tta = {"none": plain, "flip": flipped, "flip_translate": flipped_translated}
-    chosen = by_tta[params.tta]
-    if chosen is None:
+    test-time augmentation (`plain`), with the flip (`flipped`, needed for `tta: flip` and
+    `flip_translate`) and with the multi-crop one (`flipped_translated`, needed for `tta:
+    flip_translate`); `training` holds the overfitting figures from `overfitting`.
+
+    Only the TTA figures `params.tta` asks for are reported: flipping does not suit every
+    dataset (digits, text), and a figure in metrics.json reads as one worth comparing."""
+    needed = {"none": (), "flip": (flipped,), "flip_translate": (flipped, flipped_translated)}
+    if any(probabilities is None for probabilities in needed[params.tta]):
         raise StageError(f"evaluate.tta: {params.tta} needs its predictions")
+    chosen = {"none": plain, "flip": flipped, "flip_translate": flipped_translated}[params.tta]
     scores, text = score(labels, chosen, classes, params.top_k, params.calibration_bins)
     predicted = chosen.argmax(axis=1)
     counts = error_analysis.confusion_table(labels, predicted, classes)
@@ -126,21 +185,24 @@ def evaluate(
     def accuracy_of(probabilities: np.ndarray) -> float:
         return float((probabilities.argmax(axis=1) == labels).mean())
 
-    head = {"accuracy": accuracy_of(plain), "accuracy_tta_flip": accuracy_of(flipped)}
-    if flipped_translated is not None:
+    head = {"accuracy": accuracy_of(plain)}
+    if params.tta != "none":
+        head["accuracy_tta_flip"] = accuracy_of(flipped)
+    if params.tta == "flip_translate":
         head["accuracy_tta_flip_translate"] = accuracy_of(flipped_translated)
     if coarse_groups is not None:
         head["coarse_accuracy"] = metrics.coarse_accuracy(labels, predicted, coarse_groups)
     per_class = scores.pop("per_class")
-    scores.pop("accuracy")  # the chosen predictions' accuracy is one of the two above
+    scores.pop("accuracy")  # the chosen predictions' accuracy is one of those above
     return Evaluation(
         metrics={
             **head,
             **scores,
+            **degeneracy(labels, predicted, classes),
             "class_grades": error_analysis.grade_counts(errors),
             **training,
-            "per_class": per_class,
         },
+        per_class=per_class_figures(per_class, errors),
         report=text,
         predictions=predictions_table(splits, chosen, classes),
         class_errors=errors,

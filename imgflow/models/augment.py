@@ -1,6 +1,8 @@
 """Training-time augmentation as layers inside the model: active in `fit`, identity at inference.
 
-Both layers are registered with Keras, so a saved model loads without `custom_objects`.
+Both layers are registered with Keras, so a model saved by plain `Model.save` loads without
+`custom_objects` once imgflow is imported. The model `train` saves has neither: at inference
+they pass images through unchanged, so they are saved as `Identity` (imgflow/models/portable.py).
 """
 
 from __future__ import annotations

@@ -109,6 +109,7 @@ def build_model(
 
 
 def load_model(path: str | Path) -> keras.Model:
-    """Load a model saved by `train`. Importing this module registers every custom layer the
-    presets use, so callers (evaluate, notebooks) never pass `custom_objects`."""
+    """Load a model saved by `train`: Keras' own classes only (imgflow/models/portable.py), so
+    plain `keras.saving.load_model` loads it too. Importing this module also registers every
+    custom layer the presets use, for a model saved by plain `Model.save` in this process."""
     return keras.models.load_model(path, compile=False)

@@ -5,6 +5,10 @@ date) and numbers the configs that layers share (a dtype policy) by Python objec
 same weights saved by two runs differ byte for byte, and DVC records a new model hash after
 every retrain even when training repeated exactly (keras-team/keras#15948). `save_model` writes
 what `keras.Model.save` does, minus those three: a run that repeats gives the same file.
+
+What it saves is the inference model of Keras' own classes (`imgflow.models.portable`), so the
+file loads with plain Keras in a process that never imported imgflow, and, when given, the
+model's metadata (`imgflow.models.metadata`: class names, preprocessing) as one more member.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import keras
+
+from imgflow.models.metadata import METADATA_MEMBER, ModelMetadata, mismatch
+from imgflow.models.portable import portable_model
 
 # The earliest date a zip entry can hold; Keras already uses it for the entries it writes
 # from strings.
@@ -48,11 +55,14 @@ def reproducible_member(name: str, data: bytes) -> bytes:
     return data
 
 
-def save_model(model: keras.Model, path: Path | str) -> None:
-    """Save `model` to `path` (a .keras file) as Keras does, with bytes that depend only on
-    the model's config and weights. `imgflow.models.presets.load_model` loads it."""
+def save_model(model: keras.Model, path: Path | str, metadata: ModelMetadata | None = None) -> None:
+    """Save `model` to `path` (a .keras file) as its inference model of Keras' own classes, with
+    bytes that depend only on its config, weights and `metadata`. Plain
+    `keras.saving.load_model` loads it, as does `imgflow.models.presets.load_model`."""
     path = Path(path)
-    model.save(path)
+    if metadata is not None:
+        check_metadata(model, metadata)
+    portable_model(model).save(path)
     with zipfile.ZipFile(path) as archive:
         members = [(info, archive.read(info)) for info in archive.infolist()]
     with zipfile.ZipFile(path, "w") as archive:
@@ -60,3 +70,14 @@ def save_model(model: keras.Model, path: Path | str) -> None:
             stamped = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
             stamped.compress_type, stamped.external_attr = info.compress_type, info.external_attr
             archive.writestr(stamped, reproducible_member(info.filename, data))
+        if metadata is not None:
+            stamped = zipfile.ZipInfo(METADATA_MEMBER, date_time=ZIP_EPOCH)
+            stamped.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(stamped, metadata.to_json())
+
+
+def check_metadata(model: keras.Model, metadata: ModelMetadata) -> None:
+    """The metadata must describe the model: one class per output, its input shape."""
+    problem = mismatch(model, metadata)
+    if problem:
+        raise ValueError(f"metadata: {problem}")

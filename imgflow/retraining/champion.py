@@ -20,6 +20,8 @@ from imgflow.retraining.workspace import dvc, git
 ARTIFACT = "model"  # the name dvc.yaml's `artifacts:` declares
 PROD_STAGE = "prod"
 FIRST_VERSION = "v1.0.0"
+METRICS = "reports/metrics.json"  # evaluate's overall figures
+PER_CLASS = "reports/per_class.json"  # evaluate's figures per class, by name
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class Champion:
     branch: str
     commit: str
     metrics: dict[str, Any]
+    # Its reports/per_class.json; None for a champion promoted before evaluate wrote that file
+    # (its metrics.json then holds the per-class figures).
+    per_class: dict[str, Any] | None
     gate: dict[str, Any] | None  # its reports/gate.json, when a retrain promoted it
 
 
@@ -38,7 +43,8 @@ def read_file_at(project: Path, rev: str, path: str) -> str | None:
 
 
 def read_champion(project: Path, branch: str) -> Champion | None:
-    """The champion branch's commit and committed metrics, or None if there is no branch yet."""
+    """The champion branch's commit and committed metrics (overall and per class), or None if
+    there is no branch yet."""
     ref = f"refs/heads/{branch}"
     found = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", ref],
@@ -49,11 +55,18 @@ def read_champion(project: Path, branch: str) -> Champion | None:
     if found.returncode != 0:
         return None
     commit = found.stdout.strip()
-    metrics = read_file_at(project, commit, "reports/metrics.json")
+    metrics = read_file_at(project, commit, METRICS)
     if metrics is None:
-        raise StageError(f"branch {branch} ({commit[:8]}) has no reports/metrics.json to compare")
+        raise StageError(f"branch {branch} ({commit[:8]}) has no {METRICS} to compare")
+    per_class = read_file_at(project, commit, PER_CLASS)
     gate = read_file_at(project, commit, "reports/gate.json")
-    return Champion(branch, commit, json.loads(metrics), json.loads(gate) if gate else None)
+    return Champion(
+        branch,
+        commit,
+        json.loads(metrics),
+        json.loads(per_class) if per_class else None,
+        json.loads(gate) if gate else None,
+    )
 
 
 @dataclass(frozen=True)

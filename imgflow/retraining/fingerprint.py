@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from imgflow.common.artifacts import file_sha256
 from imgflow.common.errors import SourceError
 from imgflow.params.data import DataParams
 from imgflow.params.loader import Params
@@ -97,14 +98,6 @@ def folder_listing(root: Path) -> str:
             stat = path.lstat()
             rel = path.relative_to(root).as_posix().encode("utf-8", "surrogateescape")
             digest.update(rel + f"\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -20,17 +20,26 @@ class Scores:
     per_class: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
-    def from_metrics(cls, metrics: Mapping[str, Any], source: str) -> Scores:
-        """From evaluate's metrics.json; `source` names the file in an error."""
+    def from_metrics(
+        cls,
+        metrics: Mapping[str, Any],
+        source: str,
+        per_class: Mapping[str, Any] | None = None,
+    ) -> Scores:
+        """From evaluate's metrics.json and per_class.json (by class name: recall, F1, ...);
+        `source` names the files in an error. Without `per_class`, the figures are read from
+        metrics.json's `per_class` key, where evaluate kept them before per_class.json (a
+        champion promoted then still has them there)."""
         try:
             accuracy = float(metrics["accuracy"])
-            per_class = {
+            classes = metrics.get("per_class", {}) if per_class is None else per_class
+            per_class_scores = {
                 str(name): {key: float(figures[key]) for key in CLASS_METRICS}
-                for name, figures in metrics.get("per_class", {}).items()
+                for name, figures in classes.items()
             }
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise StageError(f"{source}: not evaluate's metrics ({exc!r} missing or bad)") from None
-        return cls(accuracy, per_class)
+        return cls(accuracy, per_class_scores)
 
 
 @dataclass(frozen=True)

@@ -133,3 +133,22 @@ class Lookahead(keras.callbacks.Callback):
         for i, variable in enumerate(self.averaged):
             self.slow[i] = decay * self.slow[i] + (1 - decay) * keras.ops.convert_to_numpy(variable)
             variable.assign(self.slow[i])
+
+
+# Under this name DVCLive's metric cannot be mistaken for the param `train.learning_rate` in
+# `dvc exp show` (both would read `train.learning_rate`); history.json keeps Keras' name.
+LIVE_RATE_NAME = "lr"
+
+
+def live_callback(live: Any) -> keras.callbacks.Callback:
+    """DVCLive's Keras callback for `live`, logging the learning rate as `lr`."""
+    from dvclive.keras import DVCLiveCallback
+
+    class RenamedRate(DVCLiveCallback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            renamed = dict(logs or {})
+            if "learning_rate" in renamed:
+                renamed[LIVE_RATE_NAME] = renamed.pop("learning_rate")
+            super().on_epoch_end(epoch, renamed)
+
+    return RenamedRate(live=live)

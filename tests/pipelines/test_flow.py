@@ -27,6 +27,12 @@ def test_summary_names_run_and_skipped_stages_and_accuracy() -> None:
     assert "reports/metrics.json" in text
 
 
+def test_summary_ends_with_the_warning_for_a_degenerate_model() -> None:
+    metrics = {"accuracy": 0.1, "degenerate": True, "degenerate_reason": "predicts '3' for 100%"}
+    text = PipelineSummary([], metrics=metrics).text()
+    assert text.splitlines()[-1] == "  WARNING: DEGENERATE MODEL: predicts '3' for 100%"
+
+
 @pytest.mark.usefixtures("prefect_harness")
 def test_download_is_retried_after_a_network_error(
     toy_project: Path, monkeypatch: pytest.MonkeyPatch

@@ -84,14 +84,17 @@ def first(project: Path):
     return before, state, result
 
 
-def fake_champion(project: Path, metrics_edit) -> str:
-    """A commit on the champion branch whose metrics.json `metrics_edit` changed."""
+def fake_champion(project: Path, metrics_edit, per_class_edit=None) -> str:
+    """A commit on the champion branch whose metrics.json `metrics_edit` changed (and its
+    per_class.json `per_class_edit`)."""
     work = project.parent / "fake-champion"
     git("worktree", "add", "--detach", str(work), BRANCH, cwd=project)
-    path = work / "reports" / "metrics.json"
-    metrics = json.loads(path.read_text())
-    metrics_edit(metrics)
-    path.write_text(json.dumps(metrics))
+    for name, edit in (("metrics.json", metrics_edit), ("per_class.json", per_class_edit)):
+        if edit is not None:
+            path = work / "reports" / name
+            figures = json.loads(path.read_text())
+            edit(figures)
+            path.write_text(json.dumps(figures))
     git("commit", "-qam", "hand-made champion", cwd=work)
     commit = run_git(work, "rev-parse", "HEAD")
     git("update-ref", f"refs/heads/{BRANCH}", commit, cwd=project)
@@ -108,6 +111,8 @@ def test_first_retrain_becomes_the_champion_and_is_tagged(project: Path, first) 
     champion_metrics = json.loads(run_git(project, "show", f"{BRANCH}:reports/metrics.json"))
     assert champion_metrics["accuracy"] == result["gate"]["rules"][0]["value"]
     assert json.loads(run_git(project, "show", f"{BRANCH}:reports/gate.json"))["promote"] is True
+    page = run_git(project, "show", f"{BRANCH}:reports/report.html")
+    assert "promote: every rule passed (no champion yet)" in page  # its own decision
     after = workspace_digest(project)
     assert after.pop(GATE_REPORT.as_posix())  # the decision is the one file it writes
     assert after == before
@@ -156,12 +161,12 @@ def test_worse_challenger_changes_nothing(project: Path, first) -> None:
 
 
 def test_challenger_dropping_a_class_is_rejected(project: Path, first) -> None:
-    def perfect_classes(metrics: dict) -> None:
-        metrics["accuracy"] = 0.0  # the overall rules pass
-        for figures in metrics["per_class"].values():
+    def perfect_classes(per_class: dict) -> None:
+        for figures in per_class.values():
             figures.update(recall=1.0, f1=1.0)
 
-    fake_champion(project, perfect_classes)
+    # accuracy 0: the overall rules pass
+    fake_champion(project, lambda m: m.update(accuracy=0.0), perfect_classes)
     champion = champion_state(project)
     state, result = outcome(project, force=True)
     assert result["outcome"] == "rejected"

@@ -1,18 +1,17 @@
-"""stages/plot.py: main() writes each figure's PNG with its CSV."""
+"""stages/plot.py: main() writes each figure's PNG with its CSV, and with --report the page."""
 
 from __future__ import annotations
 
+import base64
+import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from imgflow.common.errors import StageError
 from stages.plot import main
-
-PARAMS_YAML = Path(__file__).parents[2] / "params.yaml"
-
+from tests.plot_helpers import PARAMS_YAML, plot_arguments, write_inputs
 
 FIGURES = {
     "training_curves",
@@ -25,48 +24,6 @@ FIGURES = {
     "reliability",
     "class_errors",
 }
-
-
-def predictions() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "path": ["a", "b", "c", "d"],
-            "true_label": ["ant", "bee", "cat", "cat"],
-            "predicted_label": ["ant", "ant", "ant", "cat"],
-            "probability": [0.9, 0.55, 0.8, 0.7],
-            "true_index": [0, 1, 2, 2],
-            "predicted_index": [0, 0, 0, 2],
-        }
-    )
-
-
-def write_inputs(tmp_path: Path, test_images: int = 4) -> list[str]:
-    """split's folder, a 2-epoch DVCLive log and evaluate's predictions; main's arguments."""
-    processed = tmp_path / "processed"
-    processed.mkdir()
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 6), ("test", test_images)):
-        np.save(processed / f"{split}_images.npy", rng.integers(0, 255, (n, 8, 8, 3), np.uint8))
-    np.save(processed / "train_labels.npy", np.array([0, 1, 2, 0, 1, 2]))
-    (processed / "classes.json").write_text('["ant", "bee", "cat"]')
-    pd.DataFrame(
-        {
-            "row": range(10),
-            "path": list("abcdefghij"),
-            "label": ["ant", "bee", "cat"] * 3 + ["ant"],
-            "label_index": [0, 1, 2] * 3 + [0],
-            "split": ["train"] * 6 + ["test"] * 4,
-        }
-    ).to_parquet(processed / "splits.parquet")
-    live = tmp_path / "train"
-    for phase in ("train", "eval"):
-        for metric in ("accuracy", "loss"):
-            path = live / "plots" / "metrics" / phase / f"{metric}.tsv"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"step\t{metric}\n0\t0.5\n1\t0.7\n")
-    predictions().to_parquet(tmp_path / "predictions.parquet")
-    out = tmp_path / "plots"
-    return [str(processed), str(live), str(tmp_path / "predictions.parquet"), str(out)]
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +55,47 @@ def test_normalised_confusion_rows_are_shares(plotted: Path) -> None:
 def test_reliability_data_counts_every_test_image(plotted: Path) -> None:
     reliability = pd.read_csv(plotted / "reliability.csv")
     assert len(reliability) == 15 and reliability["images"].sum() == 4
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A main() run with --report: the folder holding the page and what it read."""
+    root = tmp_path_factory.mktemp("report")
+    main(plot_arguments(root))
+    return root
+
+
+def test_main_without_report_writes_no_page(plotted: Path) -> None:
+    assert not (plotted.parent / "report.html").exists()
+
+
+def test_page_embeds_each_figure_as_written_to_its_png(reported: Path) -> None:
+    page = (reported / "report.html").read_text()
+    embedded = {
+        base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    }
+    for name in ("training_curves", "confusion_matrix", "samples", "class_distribution"):
+        assert (reported / "plots" / f"{name}.png").read_bytes() in embedded
+
+
+def test_page_galleries_hold_each_wrong_prediction_with_its_labels(reported: Path) -> None:
+    page = (reported / "report.html").read_text()
+    gallery = page[page.index('id="errors"') : page.index('id="gate"')]
+    # b (bee as ant, 0.55) and c (cat as ant, 0.80), in the spread and the confident gallery
+    assert gallery.count("<img") == 4
+    assert "true <strong>cat</strong>, predicted <strong>ant</strong> (0.80)" in gallery
+
+
+def test_page_shows_what_evaluate_and_validate_reported(reported: Path) -> None:
+    page = (reported / "report.html").read_text()
+    assert '<td><code>accuracy</code></td><td class="n">0.5000</td>' in page  # metrics.json
+    assert "<tr><td>ant</td><td>cat</td>" in page  # confused_pairs.csv
+    assert 'validation <span class="pass">passed</span>' in page  # validation.json
+
+
+def test_a_second_run_elsewhere_writes_the_same_page(reported: Path, tmp_path: Path) -> None:
+    main(plot_arguments(tmp_path))
+    assert (tmp_path / "report.html").read_bytes() == (reported / "report.html").read_bytes()
 
 
 def test_test_images_not_matching_the_predictions_are_refused(tmp_path: Path) -> None:

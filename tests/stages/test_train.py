@@ -5,15 +5,21 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import yaml
 
+from imgflow.common.errors import StageError
+from imgflow.models.metadata import read_metadata
 from stages.train import main
 from tests.imgflow.training.helpers import toy_split
 
 PARAMS_YAML = Path(__file__).parents[2] / "params.yaml"
+# The toy split's images: 8x8 grey.
+TOY_RESIZE = {"image_size": [8, 8], "color_mode": "L", "policy": "pad", "pad_color": [9, 9, 9]}
 
 
-def test_main_writes_model_history_provenance_and_live_log(tmp_path: Path) -> None:
+def toy_project(tmp_path: Path, resize: dict[str, object] = TOY_RESIZE) -> list[str]:
+    """A processed split of the toy problem and params for it: train's arguments."""
     processed = tmp_path / "processed"
     processed.mkdir()
     for split, seed in (("train", 0), ("val", 1)):
@@ -23,10 +29,16 @@ def test_main_writes_model_history_provenance_and_live_log(tmp_path: Path) -> No
     (processed / "classes.json").write_text('["dark", "bright"]')
     raw = yaml.safe_load(PARAMS_YAML.read_text())
     raw["train"] = {"model": "mlp", "epochs": 2, "batch_size": 16}
+    raw["resize"] = {**raw["resize"], **resize}
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(raw))
     model_path = tmp_path / "models" / "model.keras"
-    main([str(processed), str(model_path), str(tmp_path / "train"), "--params", str(params)])
+    return [str(processed), str(model_path), str(tmp_path / "train"), "--params", str(params)]
+
+
+def test_main_writes_model_history_provenance_and_live_log(tmp_path: Path) -> None:
+    main(toy_project(tmp_path))
+    model_path = tmp_path / "models" / "model.keras"
 
     model = keras.models.load_model(model_path)
     assert model.output_shape == (None, 2)
@@ -48,3 +60,20 @@ def test_main_writes_model_history_provenance_and_live_log(tmp_path: Path) -> No
         assert len(log.strip().splitlines()) == 3  # header + one row per epoch
     rates = (tmp_path / "train" / "plots" / "metrics" / "train" / "learning_rate.tsv").read_text()
     assert len(rates.strip().splitlines()) == 3
+
+
+def test_main_saves_the_class_names_and_preprocessing_in_the_model(tmp_path: Path) -> None:
+    main(toy_project(tmp_path))
+    metadata = read_metadata(tmp_path / "models" / "model.keras")
+    assert metadata.classes == ("dark", "bright")
+    assert metadata.input_shape == (8, 8, 1) and metadata.resize.policy == "pad"
+    assert metadata.resize.pad_color == (9, 9, 9)
+    params = yaml.safe_load(PARAMS_YAML.read_text())
+    assert metadata.max_image_pixels == params["validate"]["max_image_pixels"]
+
+
+def test_main_refuses_images_of_another_size_than_the_resize_params(tmp_path: Path) -> None:
+    args = toy_project(tmp_path, {**TOY_RESIZE, "image_size": [16, 16]})
+    with pytest.raises(StageError, match=r"train_images.npy: images are 8x8x1 .* give 16x16x1"):
+        main(args)
+    assert not (tmp_path / "models" / "model.keras").exists()

@@ -13,6 +13,7 @@ from imgflow.evaluation.error_analysis import (
     confusion_table,
     grade_counts,
     spread_sample,
+    worst_classes,
 )
 from imgflow.params.evaluate import ErrorGrades
 
@@ -49,16 +50,46 @@ def test_confused_pairs_keep_only_the_limit() -> None:
 
 
 def test_class_errors_graded_against_the_limits() -> None:
-    # 1 error in 100 = 10/1000, 4 = 40/1000, 6 = 60/1000
-    labels = np.repeat([0, 1, 2], 100)
+    # misses: 10, 40 and 60 per 1,000; each miss lands where it keeps the precision grades
+    # the same (ant 20 wrong of 1,010 predictions, bee 40 of 1,000)
+    labels = np.repeat([0, 1, 2], 1000)
     predicted = labels.copy()
-    predicted[[0]] = 1
-    predicted[100:104] = 0
-    predicted[200:206] = 0
+    predicted[0:10] = 2
+    predicted[1000:1040] = 2
+    predicted[2000:2020] = 0
+    predicted[2020:2060] = 1
     errors = class_errors(confusion_table(labels, predicted, CLASSES), ErrorGrades())
     assert errors["errors_per_1000"].tolist() == pytest.approx([10, 40, 60])
     assert errors["grade"].tolist() == ["acceptable", "needs_work", "failing"]
-    assert errors["support"].tolist() == [100, 100, 100]
+    assert errors["support"].tolist() == [1000, 1000, 1000]
+
+
+def test_a_class_predicted_for_everything_fails_by_its_precision() -> None:
+    labels = np.repeat([0, 1, 2], 10)
+    errors = class_errors(confusion_table(labels, np.zeros(30, np.int64), CLASSES), ErrorGrades())
+    ant = errors.iloc[0]
+    assert (ant["errors"], ant["predicted"]) == (0, 30)
+    assert ant["precision"] == pytest.approx(1 / 3)
+    assert ant["grade"] == "failing"
+
+
+def test_precision_below_the_acceptable_limit_lowers_a_grade_to_needs_work() -> None:
+    # ant: no misses, but 4 of its 104 predictions are wrong (38 per 1,000, precision 0.96)
+    labels = np.repeat([0, 1, 2], 100)
+    predicted = labels.copy()
+    predicted[100:104] = 0
+    errors = class_errors(confusion_table(labels, predicted, CLASSES), ErrorGrades())
+    assert errors.loc[0, "errors"] == 0
+    assert errors.loc[0, "grade"] == "needs_work"
+
+
+def test_a_class_never_predicted_has_precision_0_and_is_graded_by_its_misses() -> None:
+    # ant's one image missed, ant never predicted: failing by misses, nothing else to count
+    errors = class_errors(
+        confusion_table(np.array([0, 1]), np.array([1, 1]), CLASSES), ErrorGrades()
+    )
+    assert errors.loc[0, "predicted"] == 0 and errors.loc[0, "precision"] == 0.0
+    assert errors.loc[0, "errors_per_1000"] == 1000 and errors.loc[0, "grade"] == "failing"
 
 
 def test_a_limit_itself_earns_the_better_grade() -> None:
@@ -72,6 +103,22 @@ def test_class_without_test_images_is_untested_and_every_grade_is_counted() -> N
     errors = class_errors(confusion_table(LABELS[:4], PREDICTED[:4], CLASSES), ErrorGrades())
     assert errors["grade"].tolist() == ["acceptable", "untested", "untested"]
     assert grade_counts(errors) == {"acceptable": 1, "needs_work": 0, "failing": 0, "untested": 2}
+
+
+def test_worst_classes_put_a_class_failing_by_precision_before_more_errors() -> None:
+    errors = pd.DataFrame(
+        {
+            "class": CLASSES,
+            # bee's 4 misses and cat's 1 predicted as ant: ant 5 wrong of 55 predictions
+            "support": [50, 100, 100],
+            "errors": [0, 4, 1],
+            "errors_per_1000": [0.0, 40.0, 10.0],
+            "predicted": [55, 96, 99],
+            "precision": [50 / 55, 1.0, 1.0],
+            "grade": ["failing", "needs_work", "acceptable"],
+        }
+    )
+    assert worst_classes(errors, limit=2)["class"].tolist() == ["ant", "bee"]
 
 
 def predictions() -> pd.DataFrame:

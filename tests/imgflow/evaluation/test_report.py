@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from imgflow.common.errors import StageError
@@ -51,9 +52,24 @@ def test_best_epoch_outside_the_history_is_refused() -> None:
 
 
 def test_summary_names_accuracies_worst_class_pairs_and_gap() -> None:
-    result = evaluate(LABELS, PROBABILITIES, FLIPPED, CLASSES, splits(), TRAINING, EvaluateParams())
+    params = EvaluateParams(tta="flip")
+    result = evaluate(LABELS, PROBABILITIES, FLIPPED, CLASSES, splits(), TRAINING, params)
     text = summary(result)
-    assert "accuracy 0.7500, with flip TTA 0.7500" in text
-    assert "cat (500 errors per 1,000, failing)" in text
-    assert "ant <-> cat (1)" in text
+    assert "accuracy 0.7500, with flip TTA 0.7500 (the tables use tta=flip)" in text
+    assert "majority-class rate 0.5000" in text
+    assert "ant (1000 errors per 1,000, precision 0.00, failing)" in text
+    assert "ant <-> bee (1)" in text
     assert "+0.0500 at the best epoch (2 of 3)" in text
+    assert "DEGENERATE" not in text
+
+
+def test_summary_prints_no_tta_figure_for_tta_none() -> None:
+    result = evaluate(LABELS, PROBABILITIES, None, CLASSES, splits(), TRAINING, EvaluateParams())
+    assert "TTA" not in summary(result)
+
+
+def test_summary_warns_loudly_of_a_degenerate_model() -> None:
+    always_ant = np.tile([0.5, 0.3, 0.2], (4, 1))
+    result = evaluate(LABELS, always_ant, None, CLASSES, splits(), TRAINING, EvaluateParams())
+    second_line = summary(result).splitlines()[1]
+    assert second_line.startswith("  WARNING: DEGENERATE MODEL: predicts 'ant' for 100%")

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from imgflow.common.errors import StageError
-from imgflow.evaluation.scoring import evaluate, predictions_table, read_coarse_groups, score
+from imgflow.evaluation.scoring import (
+    degeneracy,
+    evaluate,
+    predictions_table,
+    read_coarse_groups,
+    score,
+)
 from imgflow.params.evaluate import EvaluateParams
 from tests.imgflow.evaluation.helpers import (
     CLASSES,
@@ -92,18 +98,36 @@ def test_predictions_table_refuses_a_test_count_mismatch() -> None:
         predictions_table(splits(), PROBABILITIES[:3], CLASSES)
 
 
-def test_both_accuracies_are_reported_whichever_feeds_the_tables() -> None:
-    result = evaluate(LABELS, PROBABILITIES, FLIPPED, CLASSES, splits(), TRAINING, EvaluateParams())
+def test_tta_none_reports_no_tta_figure() -> None:
+    result = evaluate(LABELS, PROBABILITIES, None, CLASSES, splits(), TRAINING, EvaluateParams())
     assert result.metrics["accuracy"] == pytest.approx(0.75)
-    assert result.metrics["accuracy_tta_flip"] == pytest.approx(0.75)
+    assert not [key for key in result.metrics if "tta" in key]
     assert list(result.predictions["predicted_label"]) == ["ant", "bee", "ant", "cat"]
+
+
+def test_tta_none_ignores_flipped_predictions_it_is_given() -> None:
+    result = evaluate(LABELS, PROBABILITIES, FLIPPED, CLASSES, splits(), TRAINING, EvaluateParams())
+    assert "accuracy_tta_flip" not in result.metrics
+
+
+def test_tta_flip_reports_the_flip_figure_only() -> None:
+    params = EvaluateParams(tta="flip")
+    result = evaluate(LABELS, PROBABILITIES, FLIPPED, CLASSES, splits(), TRAINING, params)
+    assert result.metrics["accuracy_tta_flip"] == pytest.approx(0.75)
+    assert "accuracy_tta_flip_translate" not in result.metrics
+
+
+def test_tta_flip_without_its_predictions_is_refused() -> None:
+    params = EvaluateParams(tta="flip")
+    with pytest.raises(StageError, match="evaluate.tta: flip needs its predictions"):
+        evaluate(LABELS, PROBABILITIES, None, CLASSES, splits(), TRAINING, params)
 
 
 def test_tta_flip_feeds_the_flipped_predictions_to_the_tables() -> None:
     params = EvaluateParams(tta="flip")
     result = evaluate(LABELS, PROBABILITIES, FLIPPED, CLASSES, splits(), TRAINING, params)
     assert list(result.predictions["predicted_label"]) == ["bee", "bee", "cat", "cat"]
-    assert result.metrics["per_class"]["ant"]["recall"] == 0.0
+    assert result.per_class["ant"]["recall"] == 0.0
     assert result.class_errors["errors"].tolist() == [1, 0, 0]
 
 
@@ -124,14 +148,77 @@ def test_tta_flip_translate_without_its_predictions_is_refused() -> None:
 
 
 def test_evaluation_grades_classes_and_lists_confused_pairs() -> None:
-    result = evaluate(LABELS, PROBABILITIES, FLIPPED, CLASSES, splits(), TRAINING, EvaluateParams())
-    assert result.class_errors["grade"].tolist() == ["acceptable", "acceptable", "failing"]
-    assert result.metrics["class_grades"]["failing"] == 1
+    result = evaluate(LABELS, PROBABILITIES, None, CLASSES, splits(), TRAINING, EvaluateParams())
+    # ant misses nothing but half its predictions are wrong (the cat): failing by precision
+    assert result.class_errors["grade"].tolist() == ["failing", "acceptable", "failing"]
+    assert result.metrics["class_grades"]["failing"] == 2
     assert result.confused_pairs[["class_a", "class_b", "total"]].values.tolist() == [
         ["ant", "cat", 1]
     ]
     assert result.metrics["overfitting_gap"] == TRAINING["overfitting_gap"]
     assert "coarse_accuracy" not in result.metrics
+
+
+def test_per_class_figures_leave_metrics_for_their_own_file() -> None:
+    result = evaluate(LABELS, PROBABILITIES, None, CLASSES, splits(), TRAINING, EvaluateParams())
+    assert "per_class" not in result.metrics
+    assert list(result.per_class) == CLASSES
+    assert result.per_class["cat"] == {
+        "precision": 1.0,
+        "recall": 0.5,
+        "f1": pytest.approx(2 / 3),
+        "support": 2,
+        "errors_per_1000": 500.0,
+        "grade": "failing",
+    }
+
+
+def test_a_class_without_test_images_has_null_errors_per_1000() -> None:
+    labels, probabilities = LABELS[:2], PROBABILITIES[:2]  # no cat
+    test_rows = splits().iloc[:4]
+    result = evaluate(labels, probabilities, None, CLASSES, test_rows, TRAINING, EvaluateParams())
+    assert result.per_class["cat"]["errors_per_1000"] is None
+    assert result.per_class["cat"]["grade"] == "untested"
+
+
+# One class predicted for every image, by a model that learned nothing.
+ALWAYS_ANT = np.tile([0.5, 0.3, 0.2], (4, 1))
+
+
+def test_a_model_predicting_one_class_is_flagged_with_the_baseline() -> None:
+    result = evaluate(LABELS, ALWAYS_ANT, None, CLASSES, splits(), TRAINING, EvaluateParams())
+    assert result.metrics["degenerate"] is True
+    assert result.metrics["majority_baseline"] == pytest.approx(0.5)  # 2 of 4 are cats
+    assert (
+        "predicts 'ant' for 100% of the test images (25% are 'ant')"
+        in (result.metrics["degenerate_reason"])
+    )
+
+
+def test_a_model_not_above_the_majority_rate_is_flagged() -> None:
+    # right on the ant and one cat, wrong on the rest: 2 of 4, the cats' share
+    probabilities = np.array([[1, 0, 0], [0, 0, 1], [1, 0, 0], [0, 0, 1]], dtype=float)
+    metrics = evaluate(
+        LABELS, probabilities, None, CLASSES, splits(), TRAINING, EvaluateParams()
+    ).metrics
+    assert metrics["degenerate"] is True
+    assert metrics["degenerate_reason"] == (
+        "accuracy 0.5000 is not above the majority-class rate 0.5000"
+    )
+
+
+def test_a_model_above_the_baseline_is_not_flagged() -> None:
+    metrics = evaluate(
+        LABELS, PROBABILITIES, None, CLASSES, splits(), TRAINING, EvaluateParams()
+    ).metrics
+    assert (metrics["degenerate"], metrics["degenerate_reason"]) == (False, None)
+
+
+def test_predicting_mostly_the_class_the_test_set_mostly_holds_is_not_flagged() -> None:
+    labels = np.array([0] * 9 + [1])
+    predicted = np.array([0] * 10)
+    predicted[9] = 1  # all right: 90% ant predicted, 90% are ant
+    assert degeneracy(labels, predicted, CLASSES)["degenerate"] is False
 
 
 def test_coarse_accuracy_is_added_with_a_hierarchy() -> None:

@@ -5,8 +5,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from imgflow.models.metadata import ModelMetadata
 from imgflow.models.presets import ModelOptions, build_model, load_model
 from imgflow.models.saving import ZIP_EPOCH, reproducible_member, save_model
+from imgflow.params.resize import ResizeParams
 
 
 def twin_models() -> tuple[keras.Model, keras.Model]:
@@ -63,3 +65,19 @@ def test_shared_ids_are_renumbered_consistently() -> None:
         "b": [{"shared_object_id": 2}],
         "c": {"shared_object_id": 1},
     }
+
+
+def test_the_same_weights_and_metadata_saved_twice_give_identical_bytes(tmp_path: Path) -> None:
+    metadata = ModelMetadata(("a", "b", "c"), ResizeParams(image_size=(8, 8)), 1_000)
+    first, second = twin_models()
+    save_model(first, tmp_path / "first.keras", metadata)
+    save_model(second, tmp_path / "second.keras", metadata)
+    assert (tmp_path / "first.keras").read_bytes() == (tmp_path / "second.keras").read_bytes()
+
+
+def test_saved_model_holds_no_optimizer(tmp_path: Path) -> None:
+    model = twin_models()[0]
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    save_model(model, tmp_path / "model.keras")
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive:
+        assert json.loads(archive.read("config.json"))["compile_config"] == {}  # uncompiled

@@ -70,8 +70,22 @@ def test_decision_json_carries_every_rule() -> None:
     assert [r["name"] for r in data["rules"]] == ["min_accuracy", "min_gain", "max_class_drop"]
 
 
-def test_scores_read_evaluate_metrics_and_name_a_bad_file() -> None:
+def test_scores_read_the_per_class_figures_from_per_class_json() -> None:
+    metrics = {"accuracy": 0.9, "f1_macro": 0.8}
+    per_class = {"cat": {"precision": 1.0, "recall": 0.8, "f1": 0.7, "support": 3}}
+    assert Scores.from_metrics(metrics, "m.json", per_class) == scores(0.9, cat=(0.8, 0.7))
+
+
+def test_scores_of_an_older_run_read_per_class_from_metrics_json() -> None:
     metrics = {"accuracy": 0.9, "per_class": {"cat": {"recall": 0.8, "f1": 0.7, "support": 3}}}
     assert Scores.from_metrics(metrics, "m.json") == scores(0.9, cat=(0.8, 0.7))
+
+
+def test_scores_name_a_bad_file() -> None:
     with pytest.raises(StageError, match="m.json: not evaluate's metrics"):
         Scores.from_metrics({"loss": 1.0}, "m.json")
+
+
+def test_scores_name_a_per_class_file_missing_a_figure() -> None:
+    with pytest.raises(StageError, match="per_class.json: not evaluate's metrics.*'f1'"):
+        Scores.from_metrics({"accuracy": 0.9}, "per_class.json", {"cat": {"recall": 0.8}})

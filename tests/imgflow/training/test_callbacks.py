@@ -120,3 +120,23 @@ def test_lookahead_ramps_its_decay_by_the_progress_it_is_given() -> None:
     kernel.assign([[1.0]])
     lookahead.on_train_batch_end(0)
     assert float(kernel.numpy()[0, 0]) == pytest.approx(0.5)  # full decay, not 0.5 x 0.01^3
+
+
+def test_live_callback_logs_the_rate_under_a_name_no_param_has():
+    from imgflow.training.callbacks import live_callback
+
+    class FakeLive:
+        def __init__(self) -> None:
+            self.logged: dict[str, float] = {}
+
+        def log_metric(self, name: str, value: float) -> None:
+            self.logged[name] = value
+
+        def next_step(self) -> None:
+            pass
+
+    live = FakeLive()
+    logs = {"loss": 0.5, "val_accuracy": 0.9, "learning_rate": 0.01}
+    live_callback(live).on_epoch_end(0, logs)
+    assert live.logged == {"train/loss": 0.5, "eval/accuracy": 0.9, "train/lr": 0.01}
+    assert logs["learning_rate"] == 0.01  # Keras' own logs (History, history.json) keep it
