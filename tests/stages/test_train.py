@@ -58,7 +58,7 @@ def test_main_writes_model_history_provenance_and_live_log(tmp_path: Path) -> No
     for phase in ("train", "eval"):
         log = (tmp_path / "train" / "plots" / "metrics" / phase / "accuracy.tsv").read_text()
         assert len(log.strip().splitlines()) == 3  # header + one row per epoch
-    rates = (tmp_path / "train" / "plots" / "metrics" / "train" / "learning_rate.tsv").read_text()
+    rates = (tmp_path / "train" / "plots" / "metrics" / "train" / "lr.tsv").read_text()
     assert len(rates.strip().splitlines()) == 3
 
 
