@@ -125,9 +125,7 @@ def _retrain(args: argparse.Namespace) -> int:
         return 0
     try:
         state.result()
-    except (StageFailed, StageError) as exc:
-        print(f"imgflow: {exc}", file=sys.stderr)
-    except Exception as exc:
+    except Exception as exc:  # a stage's error, a bad param or source: its message says which
         print(f"imgflow: {exc}", file=sys.stderr)
     return 1
 

@@ -169,10 +169,15 @@ def _run_dvc(
 
 def interrupt(process: subprocess.Popen[str]) -> None:
     """Pass Ctrl-C on to the stage's process group; kill it if it has not stopped in time."""
+    signal_group(process, signal.SIGINT, INTERRUPT_GRACE_SECONDS)
+
+
+def signal_group(process: subprocess.Popen, first: int, grace_seconds: float) -> None:
+    """Send `first` to the process's group (its own session); SIGKILL it after the grace."""
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, first)
     try:
-        process.wait(timeout=INTERRUPT_GRACE_SECONDS)
+        process.wait(timeout=grace_seconds)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

@@ -19,6 +19,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from imgflow.pipelines.dvc_runner import signal_group
+
 STARTUP_TIMEOUT_SECONDS = 180
 STOP_TIMEOUT_SECONDS = 10
 CONFIRM_SECONDS = 1.0
@@ -52,14 +54,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) ->
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    signal_group(process, signal.SIGTERM, STOP_TIMEOUT_SECONDS)
 
 
 @contextlib.contextmanager
