@@ -48,6 +48,7 @@ STAGE_COMMANDS = {
         "data/interim/manifest.parquet",
         "data/interim/images.npy",
         "data/interim/index.parquet",
+        "data/interim/input.json",
     ],
     "split": [
         "data/interim/images.npy",

@@ -9,6 +9,7 @@ Outputs (folder data/processed/):
   splits.parquet                       row, path, source_label, label, label_index, split,
                                        copies (times the image appears in the training arrays)
   classes.json                         class names in label-index order
+  input.json                           resize's record of the model input, passed on for train
   hierarchy.json                       class -> coarse group, when the dataset has one (CIFAR-100
                                        fine labels) and class_map keeps it consistent
   {train,val,test}_images.npy          uint8 N x H x W x C
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--dataset", type=Path, help="download's dataset.json, for its class hierarchy if any"
     )
+    parser.add_argument(
+        "--input", type=Path, help="resize's input.json, passed on to train with the arrays"
+    )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
     # A killed run's temp files: DVC does not know them, so nothing else removes them.
@@ -67,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     with atomic_dir(args.out_dir) as staging:
         write_parquet(table, staging / "splits.parquet")
         write_json(classes, staging / "classes.json")
+        if args.input:
+            write_json(read_json(args.input), staging / "input.json")
         if hierarchy:
             write_json(hierarchy, staging / "hierarchy.json")
         for name in SPLITS:

@@ -43,6 +43,9 @@ class DatasetInfo:
     # a name that is not UTF-8, a file over data.max_file_bytes). Names not in UTF-8 escaped.
     ignored: list[str]
     hierarchy: dict[str, str]  # class -> coarse group (CIFAR-100 fine labels); else empty
+    # Whether a mirrored image keeps its class, where the source knows (digits: no; CIFAR's
+    # photos: yes); None for a user's own images. `train.augmentation.flip: auto` reads it.
+    mirror_safe: bool | None = None
 
     @classmethod
     def from_entries(
@@ -52,6 +55,7 @@ class DatasetInfo:
         entries: list[RawEntry],
         ignored: list[str] | None = None,
         hierarchy: dict[str, str] | None = None,
+        mirror_safe: bool | None = None,
     ) -> DatasetInfo:
         counts: dict[str, Counter[str]] = {}
         for entry in entries:
@@ -64,6 +68,7 @@ class DatasetInfo:
             declared_counts={split: dict(sorted(c.items())) for split, c in sorted(counts.items())},
             ignored=sorted(ignored or []),
             hierarchy=dict(sorted((hierarchy or {}).items())),
+            mirror_safe=mirror_safe,
         )
 
 

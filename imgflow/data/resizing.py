@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
+from imgflow.common.artifacts import atomic_npy
 from imgflow.common.errors import StageError
 from imgflow.common.parallel import map_chunks
 from imgflow.data.imaging import PILLOW_MAX_PIXELS, ImageRejected, decode_bytes
@@ -26,7 +28,7 @@ RESAMPLE = {
 
 def fit_to_size(image: Image.Image, params: ResizeParams) -> Image.Image:
     """Resize by the configured policy (Pillow's ImageOps does pad and crop)."""
-    height, width = params.image_size
+    height, width = params.size
     if image.size == (width, height):
         return image
     method = RESAMPLE[params.resample]
@@ -40,7 +42,7 @@ def fit_to_size(image: Image.Image, params: ResizeParams) -> Image.Image:
 
 def to_array(image: Image.Image, params: ResizeParams) -> np.ndarray:
     """One decoded image as uint8 H x W x C in the configured mode and size."""
-    height, width = params.image_size
+    height, width = params.size
     converted = image if image.mode == params.color_mode else image.convert(params.color_mode)
     resized = fit_to_size(converted, params)
     return np.asarray(resized, dtype=np.uint8).reshape(height, width, params.channels)
@@ -62,6 +64,15 @@ def grayscale_mask(images: np.ndarray, block: int = 512) -> np.ndarray:
     return mask
 
 
+def keep_first_channel(path: Path, block: int = 4096) -> None:
+    """Rewrite the RGB `.npy` stack at `path` as one channel, a block of images at a time: for
+    gray images (equal channels) it is exactly what decoding them as L gives."""
+    rgb = np.load(path, mmap_mode="r")
+    with atomic_npy(path, (*rgb.shape[:3], 1), "uint8") as gray:
+        for start in range(0, len(rgb), block):
+            gray[start : start + block] = rgb[start : start + block, ..., :1]
+
+
 def load_and_resize(
     item: tuple[str, bytes], params: ResizeParams, max_pixels: int = PILLOW_MAX_PIXELS
 ) -> np.ndarray:
@@ -72,7 +83,7 @@ def load_and_resize(
         decoded = decode_bytes(content, max_pixels)
     except ImageRejected as exc:
         raise StageError(f"{path}: cannot decode ({exc}); was it changed after validate?") from exc
-    height, width = params.image_size
+    height, width = params.size
     if decoded.mode == params.color_mode and decoded.pixels.shape[:2] == (height, width):
         return decoded.pixels.reshape(height, width, params.channels)  # as wanted: skip Pillow
     return to_array(decoded.image, params)
@@ -112,7 +123,7 @@ def resize_all(
     instead of sending the pixels back through pipes to be saved after
     (docs/decisions/resize-writes-in-place.md).
     """
-    height, width = params.image_size
+    height, width = params.size
     shape = (len(paths), height, width, params.channels)
     if out is None:
         out = np.zeros(shape, dtype=np.uint8)

@@ -39,7 +39,7 @@ class ModelMetadata:
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        height, width = self.resize.image_size
+        height, width = self.resize.size
         return height, width, self.resize.channels
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,6 +87,11 @@ class ModelMetadata:
             raise MetadataError(
                 f"{source}: preprocessing.{key}: {error['msg']} (got {error.get('input')!r})"
             ) from None
+        if not resize.is_resolved:
+            raise MetadataError(
+                f"{source}: preprocessing: image_size and color_mode must be values, got "
+                f"{resize.image_size!r} and {resize.color_mode!r}"
+            )
         return cls(tuple(classes), resize, pixels)
 
     def to_json(self) -> bytes:

@@ -12,10 +12,11 @@ from typing import Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from imgflow.params.types import Int, Section
+from imgflow.params.types import AUTO, AutoBool, Int, Section, auto_or_int
 
 PresetName = Literal["mlp", "cnn_basic", "cnn_leaky", "fast", "transfer"]
 DEFAULT_PRESET = "cnn_basic"
+MAX_EPOCHS = 1000
 ScheduleName = Literal["constant", "step", "cosine", "one_cycle", "reduce_on_plateau"]
 WARMUP_SCHEDULES = ("cosine", "one_cycle")  # the schedules that read warmup_epochs
 
@@ -49,10 +50,12 @@ class RegularizationParams(Section):
 
 
 class AugmentationParams(Section):
-    """Random changes to training images, done by layers inside the model (off at inference)."""
+    """Random changes to training images, done by layers inside the model (off at inference).
 
-    flip: bool = False  # horizontal flip
-    translate: Int = Field(default=0, ge=0, le=64)  # random shift up to this many pixels
+    `auto` is decided from the data when training starts (imgflow/training/plan.py)."""
+
+    flip: AutoBool = False  # horizontal flip
+    translate: auto_or_int(0, 64) = 0  # random shift up to this many pixels
     # reflect: mirror the edge into the gap; constant: black gap (= pad-and-crop)
     translate_fill: Literal["reflect", "constant"] = "reflect"
     cutout: Int = Field(default=0, ge=0, le=256)  # side of a black square; 0: off
@@ -60,13 +63,20 @@ class AugmentationParams(Section):
     phases: Literal["all", "fine_tune"] = "all"
 
     @property
+    def is_resolved(self) -> bool:
+        return AUTO not in (self.flip, self.translate)
+
+    @property
     def enabled(self) -> bool:
-        return self.flip or self.translate > 0 or self.cutout > 0
+        if not self.is_resolved:
+            raise ValueError("augmentation flip/translate are auto: plan the training first")
+        return bool(self.flip) or int(self.translate) > 0 or self.cutout > 0
 
 
 class EarlyStoppingParams(Section):
-    # Stop after this many epochs without a better val_accuracy; null: never stop early.
-    patience: Int | None = Field(default=None, gt=0)
+    # Stop after this many epochs without a better val_accuracy; 0: never stop early; null:
+    # decided when training starts (imgflow/training/plan.py).
+    patience: Int | None = Field(default=None, ge=0)
     min_delta: float = Field(default=0.0, ge=0, lt=1)
 
 
@@ -125,7 +135,10 @@ class FastParams(Section):
 class TrainParams(Section):
     model: PresetName = DEFAULT_PRESET
     # Keys without a default here come from the preset (PRESET_DEFAULTS) unless set.
-    epochs: Int = Field(gt=0, le=1000)
+    epochs: Int = Field(gt=0, le=MAX_EPOCHS)
+    # With epochs from the preset, the epochs are raised until the run has at least this many
+    # optimisation steps (0: never raised); imgflow/training/plan.py.
+    min_steps: Int = Field(ge=0, le=1_000_000)
     batch_size: Int = Field(gt=0, le=8192)
     optimizer: Literal["adam", "sgd"]
     learning_rate: float = Field(gt=0, le=10)
@@ -157,6 +170,9 @@ class TrainParams(Section):
         model = raw.get("model") or DEFAULT_PRESET
         # An unknown name gets the base defaults, so the one error shown is `train.model`'s.
         defaults = PRESET_DEFAULTS.get(str(model), BASE_DEFAULTS)
+        if raw.get("epochs") is not None and raw.get("min_steps") is None:
+            # Epochs the user chose are the run's length: no minimum stretches them.
+            raw = {**raw, "min_steps": 0}
         merged = with_preset_warmup(merge_defaults(defaults, raw), raw, defaults)
         refuse_unused_warmup(raw, merged)
         return merged
@@ -241,6 +257,8 @@ def merge_defaults(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str,
 # Every key a preset may change, with the value presets that do not change it get.
 BASE_DEFAULTS: dict[str, Any] = {
     "epochs": 8,
+    # Enough updates for a few hundred images to learn from, whatever the batch size.
+    "min_steps": 200,
     "batch_size": 64,
     "optimizer": "adam",
     "learning_rate": 1e-3,
@@ -248,7 +266,7 @@ BASE_DEFAULTS: dict[str, Any] = {
     "label_smoothing": 0.0,
     "schedule": {"name": "constant", "warmup_epochs": 0.0},
     "regularization": {"l2": 0.0},
-    "augmentation": {"flip": False, "translate": 0},
+    "augmentation": {"flip": AUTO, "translate": AUTO},
     "fine_tune": {"epochs": 0},
     "lookahead": {"every": 0},
     "mixed_precision": "none",

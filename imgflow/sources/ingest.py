@@ -20,12 +20,19 @@ def fetch(params: DataParams, raw_dir: Path) -> DatasetInfo:
         table = staging / IMAGES_TABLE
         ignored: list[str] = []
         hierarchy: dict[str, str] = {}
+        # A mirrored digit is another symbol (or none); a mirrored CIFAR photo shows the same
+        # thing. Of a user's own images nothing is known.
+        mirror_safe: bool | None = None
         if params.source == "digits":
             name, entries = "digits", write_digits(table, params.max_per_class, params.seed)
+            mirror_safe = False
         elif params.source in SPECS:
             name, entries, hierarchy = write_cifar(params, table)
+            mirror_safe = True
         else:
             name, entries, ignored = write_tree_source(params, table)
-        info = DatasetInfo.from_entries(name, params.source, entries, ignored, hierarchy)
+        info = DatasetInfo.from_entries(
+            name, params.source, entries, ignored, hierarchy, mirror_safe
+        )
         write_json(asdict(info), staging / "dataset.json")
     return info

@@ -29,6 +29,7 @@ from imgflow.training.callbacks import (
     Lookahead,
     TimeBudget,
 )
+from imgflow.training.plan import plan_training
 from imgflow.training.schedules import FittedToTime, Rate, learning_rate
 
 StoppedBy = Literal["epochs", "early_stopping", "max_minutes"]
@@ -44,6 +45,8 @@ class Training:
     fine_tune_epochs: int
     precision: Precision  # what `mixed_precision` (perhaps `auto`) came to on this machine
     precision_reason: str
+    params: TrainParams  # as planned for the data: what the run really used
+    chosen: dict[str, str]  # the keys the plan decided: value and reason
 
 
 def seed_everything(seed: int) -> None:
@@ -95,7 +98,7 @@ def compile_model(model: keras.Model, params: TrainParams, rate: Rate) -> None:
 
 def phase_callbacks(params: TrainParams) -> list[keras.callbacks.Callback]:
     callbacks: list[keras.callbacks.Callback] = []
-    if params.early_stopping.patience is not None:
+    if params.early_stopping.patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_accuracy",
@@ -140,13 +143,18 @@ def fit(
     callbacks: list[keras.callbacks.Callback] | None = None,
     clock: Clock = time.monotonic,
     hardware: Hardware | None = None,
+    mirror_safe: bool | None = None,
 ) -> Training:
     """Build, compile and fit the configured preset (then fine-tune, if asked); return the model
-    restored to its best epoch by val accuracy, and the history. `mixed_precision: auto` is
-    decided for `hardware` (default: this machine's)."""
+    restored to its best epoch by val accuracy, and the history. What params leave open is
+    planned for this data first (imgflow/training/plan.py; `mirror_safe`: what the source says
+    of mirrored images); `mixed_precision: auto` is decided for `hardware` (default: this
+    machine's)."""
     (x_train, y_train), (x_val, y_val) = train, val
     if len(x_train) == 0 or len(x_val) == 0:
         raise StageError(f"need train and val images, got {len(x_train)} and {len(x_val)}")
+    plan = plan_training(params, len(x_train), min(x_train.shape[1:3]), mirror_safe)
+    params = plan.params
     seed_everything(params.seed)
     precision, precision_reason = choose_precision(
         params.mixed_precision, hardware or detect(with_gpus=True)
@@ -219,6 +227,8 @@ def fit(
         fine_tune_epochs=fine_tune_epochs,
         precision=precision,
         precision_reason=precision_reason,
+        params=params,
+        chosen=plan.chosen,
     )
 
 

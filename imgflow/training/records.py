@@ -9,7 +9,6 @@ import keras
 import numpy as np
 
 from imgflow.common.hardware import Hardware
-from imgflow.params.train import TrainParams
 from imgflow.training.loop import Training
 
 
@@ -34,18 +33,22 @@ def training_record(training: Training) -> dict[str, Any]:
 def train_info(
     training: Training,
     classes: list[str],
-    params: TrainParams,
+    model_input: dict[str, Any],
     seconds: float,
     hardware: Hardware,
 ) -> dict[str, Any]:
-    """Provenance of the run: what went in, where it ran and how long each epoch took."""
+    """Provenance of the run: what went in (the input as resize chose it and the params as
+    planned for the data, each decided key with its reason), where it ran and how long each
+    epoch took."""
     import tensorflow as tf
 
     model = training.model
     return {
         "classes": classes,
         "input_shape": list(model.input_shape[1:]),
-        "params": params.model_dump(),
+        "input": {key: model_input[key] for key in ("resize", "chosen")},
+        "chosen": training.chosen,
+        "params": training.params.model_dump(),
         "precision": {"used": training.precision, "why": training.precision_reason},
         "seconds_per_epoch": [round(s, 3) for s in training.seconds_per_epoch],
         "train_seconds": round(seconds, 2),

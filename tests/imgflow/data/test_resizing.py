@@ -68,7 +68,7 @@ def test_rgba_input_is_converted_to_rgb():
     "resample", ["nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"]
 )
 def test_every_resample_filter_works(resample):
-    params = ResizeParams(image_size=(8, 10), resample=resample)
+    params = ResizeParams(image_size=(8, 10), resample=resample, color_mode="RGB")
     assert to_array(gradient("RGB"), params).shape == (8, 10, 3)
 
 
@@ -106,7 +106,9 @@ def gray_png(value: int) -> bytes:
 
 def test_resize_all_orders_by_paths_not_by_storage():
     stored = [("c.png", gray_png(90)), ("a.png", gray_png(10)), ("b.png", gray_png(200))]
-    images = resize_all(stored, ["a.png", "b.png", "c.png"], ResizeParams(image_size=(8, 8)))
+    images = resize_all(
+        stored, ["a.png", "b.png", "c.png"], ResizeParams(image_size=(8, 8), color_mode="RGB")
+    )
     assert images.shape == (3, 8, 8, 3)
     assert images[:, 0, 0, 0].tolist() == [10, 200, 90]
 
@@ -151,12 +153,18 @@ def test_resize_all_refuses_an_out_array_of_the_wrong_shape():
 
 def test_resize_all_names_a_file_missing_from_the_store():
     with pytest.raises(StageError, match="1 of the manifest's images .* 'b.png'"):
-        resize_all([("a.png", gray_png(10))], ["a.png", "b.png"], ResizeParams())
+        resize_all(
+            [("a.png", gray_png(10))],
+            ["a.png", "b.png"],
+            ResizeParams(image_size=(32, 32), color_mode="RGB"),
+        )
 
 
 def test_load_and_resize_corrupt_file_names_the_path():
     with pytest.raises(StageError, match="cannot decode") as info:
-        load_and_resize(("cat/broken.png", b"not a png"), ResizeParams())
+        load_and_resize(
+            ("cat/broken.png", b"not a png"), ResizeParams(image_size=(32, 32), color_mode="RGB")
+        )
     assert "cat/broken.png" in str(info.value)
 
 
@@ -167,7 +175,9 @@ def test_load_and_resize_truncated_file_names_the_path(tmp_path):
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with pytest.raises(StageError) as info:
-        load_and_resize(("cat/cut.jpg", cut.read_bytes()), ResizeParams())
+        load_and_resize(
+            ("cat/cut.jpg", cut.read_bytes()), ResizeParams(image_size=(32, 32), color_mode="RGB")
+        )
     assert "cat/cut.jpg" in str(info.value)
 
 
@@ -179,20 +189,26 @@ def wide_image() -> Image.Image:
 
 
 def test_stretch_squeezes_the_whole_image_in() -> None:
-    array = to_array(wide_image(), ResizeParams(image_size=(10, 10), policy="stretch"))
+    array = to_array(
+        wide_image(), ResizeParams(image_size=(10, 10), policy="stretch", color_mode="RGB")
+    )
     assert array.shape == (10, 10, 3)
     assert array[5, 0].tolist() == [255, 255, 255] and array[5, 9].tolist() == [0, 0, 0]
 
 
 def test_pad_keeps_the_aspect_ratio_with_pad_color_borders() -> None:
-    params = ResizeParams(image_size=(10, 10), policy="pad", pad_color=(10, 20, 30))
+    params = ResizeParams(
+        image_size=(10, 10), policy="pad", pad_color=(10, 20, 30), color_mode="RGB"
+    )
     array = to_array(wide_image(), params)
     assert array[0, 5].tolist() == [10, 20, 30]  # top border: the image is 5 rows high
     assert array[5, 1].tolist() == [255, 255, 255]
 
 
 def test_center_crop_cuts_the_longer_side() -> None:
-    array = to_array(wide_image(), ResizeParams(image_size=(10, 10), policy="center_crop"))
+    array = to_array(
+        wide_image(), ResizeParams(image_size=(10, 10), policy="center_crop", color_mode="RGB")
+    )
     # the middle 10 columns: 5 white then 5 black, no border
     assert array[5, 0].tolist() == [255, 255, 255] and array[5, 9].tolist() == [0, 0, 0]
     assert array[0, 0].tolist() == [255, 255, 255]
@@ -215,5 +231,7 @@ def test_grayscale_mask_checks_every_channel_in_every_block() -> None:
 def test_resize_decodes_like_validate_transparent_pixels_become_white(tmp_path) -> None:
     path = tmp_path / "clear.png"
     Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(path)
-    array = load_and_resize(("clear.png", path.read_bytes()), ResizeParams(image_size=(8, 8)))
+    array = load_and_resize(
+        ("clear.png", path.read_bytes()), ResizeParams(image_size=(8, 8), color_mode="RGB")
+    )
     assert (array == 255).all()

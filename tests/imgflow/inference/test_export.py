@@ -16,7 +16,9 @@ from imgflow.models.portable import float32_model
 from imgflow.models.presets import ModelOptions, build_model
 from imgflow.params.resize import ResizeParams
 
-METADATA = ModelMetadata(("a", "b", "c"), ResizeParams(image_size=(16, 16)), 1_000_000)
+METADATA = ModelMetadata(
+    ("a", "b", "c"), ResizeParams(image_size=(16, 16), color_mode="RGB"), 1_000_000
+)
 IMAGES = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 3)).astype(np.float32)
 
 

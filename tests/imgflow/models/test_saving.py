@@ -68,7 +68,9 @@ def test_shared_ids_are_renumbered_consistently() -> None:
 
 
 def test_the_same_weights_and_metadata_saved_twice_give_identical_bytes(tmp_path: Path) -> None:
-    metadata = ModelMetadata(("a", "b", "c"), ResizeParams(image_size=(8, 8)), 1_000)
+    metadata = ModelMetadata(
+        ("a", "b", "c"), ResizeParams(image_size=(8, 8), color_mode="RGB"), 1_000
+    )
     first, second = twin_models()
     save_model(first, tmp_path / "first.keras", metadata)
     save_model(second, tmp_path / "second.keras", metadata)

@@ -115,7 +115,7 @@ def test_bad_top_level_value_names_the_dotted_key(key: str, value: Any) -> None:
         ("augmentation", "translate_fill", "wrap"),
         ("augmentation", "cutout", -1),
         ("augmentation", "phases", "main"),
-        ("early_stopping", "patience", 0),
+        ("early_stopping", "patience", -1),
         ("early_stopping", "min_delta", -0.1),
         ("fine_tune", "epochs", -1),
         ("fine_tune", "learning_rate_fraction", 0),

@@ -17,4 +17,15 @@ def toy_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def small(**overrides: object) -> TrainParams:
-    return TrainParams(**{"model": "mlp", "epochs": 2, "batch_size": 16, **overrides})
+    """A short run without augmentation (auto would add flips and shifts, noise on toy data):
+    the tests that want augmentation set it."""
+    no_augmentation = {"flip": False, "translate": 0}
+    return TrainParams(
+        **{
+            "model": "mlp",
+            "epochs": 2,
+            "batch_size": 16,
+            **overrides,
+            "augmentation": {**no_augmentation, **dict(overrides.get("augmentation") or {})},
+        }
+    )
