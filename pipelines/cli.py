@@ -313,7 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        # Between stages nothing needs putting back; a stage interrupted mid-run has said what
+        # it put back already. One line, not Prefect's traceback.
+        if os.environ.get("IMGFLOW_VERBOSE") == "1":
+            raise
+        print("imgflow: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -3,12 +3,13 @@
 Prefect's own temporary server runs in the caller's process group, so the Ctrl-C a terminal
 sends to that group stops it too, and the interrupted flow then waits on a dead API. Started
 here with `prefect server start` in its own session, it outlives the Ctrl-C long enough for the
-flow to record how it ended, and is stopped when the command ends.
+flow to record how it ended, and is stopped when the command ends, or when it dies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from imgflow.pipelines.dvc_runner import signal_group
@@ -57,6 +58,22 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     signal_group(process, signal.SIGTERM, STOP_TIMEOUT_SECONDS)
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def stopped_with(parent: int) -> Callable[[], None]:
+    """A preexec_fn: the child gets SIGTERM when `parent` dies, even by SIGKILL, which leaves no
+    chance to stop it otherwise (its own session shields it from the terminal's signals)."""
+
+    def arrange() -> None:
+        with contextlib.suppress(OSError, AttributeError):  # not Linux: stopped as before only
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arrange
+
+
 @contextlib.contextmanager
 def prefect_api() -> Iterator[str]:
     """The Prefect API to use: PREFECT_API_URL when set, else a local server started for the
@@ -72,6 +89,7 @@ def prefect_api() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=stopped_with(os.getpid()),
     )
     try:
         wait_until_up(url, process, STARTUP_TIMEOUT_SECONDS)
@@ -83,5 +101,21 @@ def prefect_api() -> Iterator[str]:
         os.environ["PREFECT_API_URL"] = f"{url}/api"
         yield os.environ["PREFECT_API_URL"]
     finally:
+        drain_prefect_workers()
         os.environ.pop("PREFECT_API_URL", None)
         stop(process)
+
+
+DRAIN_TIMEOUT_SECONDS = 5
+
+
+def drain_prefect_workers() -> None:
+    """Send the logs and events Prefect still holds while the server is up: at exit its workers
+    would retry a stopped server for over a minute before giving up."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=DRAIN_TIMEOUT_SECONDS)

@@ -173,3 +173,41 @@ def test_scheduled_deployment_runs_one_at_a_time_and_gates(
     listed = prefect_cli(server, "flow-run", "ls")
     assert listed.returncode == 0 and "imgflow-retrain" in listed.stdout
 
+
+# Holds a local server the way `imgflow run` does, until killed.
+HOLDER = """
+import time
+from imgflow.pipelines.server import prefect_api
+with prefect_api() as url:
+    print(url, flush=True)
+    time.sleep(600)
+"""
+
+
+def processes_naming(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text in cmdline and entry.name.isdigit():
+            found.append(int(entry.name))
+    return found
+
+
+def test_the_local_server_stops_when_the_command_that_started_it_is_killed(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True, env=env
+    )
+    url = holder.stdout.readline().strip()  # type: ignore[union-attr]
+    port = url.split(":")[-1].split("/")[0]
+    assert processes_naming(f"--port {port}"), f"no server process for {url}"
+    holder.kill()  # SIGKILL: nothing in the command can stop its server now
+    holder.wait()
+    deadline = time.monotonic() + 30
+    while processes_naming(f"--port {port}") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_naming(f"--port {port}") == []
