@@ -28,8 +28,10 @@ setup: $(VENV)/.installed $(PLOTS_TEMPLATE)
 run: setup
 	imgflow run
 
+# Two workers, each taking whole test files (their module fixtures build a project once): much
+# of the suite waits on subprocesses, servers and DVC, so a second one fills the idle core.
 test: setup
-	python -m pytest
+	python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	ruff check .

@@ -1,14 +1,14 @@
 """Benchmark: the first `make run` on a fresh clone, one git revision against another.
 
-    python bench/first_run.py [--revs BASE NEW] [--repeats N]
+    python bench/first_run.py [--revs BASE NEW [NEW ...]] [--repeats N]
 
 Clones the project's repository once per revision into bench/work/first-run/<rev>/ and runs
 `make run` there from nothing: the virtual environment set up from requirements.lock (packages
 from uv's cache, so the network is not timed), then the whole pipeline on digits. The revisions
-alternate run by run on the same machine, so a slower spell of a shared host falls on both.
+alternate run by run on the same machine, so a slower spell of a shared host falls on all.
 Recorded per run: wall seconds of `make run`, of its setup (`make setup`) and of its pipeline
 (the rest), the test accuracy, the epochs trained and train's own seconds; then the median of each
-revision and NEW's median minus BASE's. Results go to bench/results/first-run-<UTC>.json.
+revision and each NEW's median minus BASE's. Results go to bench/results/first-run-<UTC>.json.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def one_run(rev: str, folder: Path) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--revs", nargs=2, default=["HEAD~1", "HEAD"], metavar=("BASE", "NEW"))
+    parser.add_argument("--revs", nargs="+", default=["HEAD~1", "HEAD"], help="BASE NEW [NEW ...]")
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     runs = []
@@ -87,18 +87,24 @@ def main() -> None:
         }
         for rev in args.revs
     }
-    base, new = args.revs
-    growth = medians[new]["make_run_seconds"] - medians[base]["make_run_seconds"]
+    base = args.revs[0]
+    growth = {
+        rev: round(medians[rev]["make_run_seconds"] - medians[base]["make_run_seconds"], 1)
+        for rev in args.revs[1:]
+    }
     result = {
         "benchmark": "first-run",
         "revs": args.revs,
         "runs": runs,
         "medians": medians,
-        "make_run_growth_seconds": round(growth, 1),
+        "make_run_growth_seconds": growth,
         "machine": machine(),
         "versions": versions(),
     }
-    print(f"{new} - {base}: {growth:+.1f} s of make run -> {write_result('first-run', result)}")
+    out = write_result("first-run", result)
+    for rev, seconds in growth.items():
+        print(f"{rev} - {base}: {seconds:+.1f} s of make run")
+    print(f"-> {out}")
 
 
 if __name__ == "__main__":

@@ -34,13 +34,36 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def stage_process(stage: str) -> int | None:
-    """The pid of a running `python -m stages.<stage>`, if there is one."""
+def parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state letter
+
+
+def descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        parent = parent_of(pid)
+        if parent is None:
+            return False
+        pid = parent
+    return False
+
+
+def stage_process(stage: str, under: int) -> int | None:
+    """The pid of a running `python -m stages.<stage>` started (at any depth) by process
+    `under`, if there is one: other tests may be running the same stage beside this one."""
     for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if f"stages.{stage}".encode() in cmdline.split(b"\0"):
+        named = f"stages.{stage}".encode() in cmdline.split(b"\0")
+        if named and descends_from(int(entry.name), under):
             return int(entry.name)
     return None

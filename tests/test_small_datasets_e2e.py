@@ -35,6 +35,10 @@ def test_a_small_photo_folder_trains_to_a_useful_model(project_copy: Path, tmp_p
     set_params(project_copy, **{"data.source": str(photos)})
     metrics, info = run_to_evaluate(project_copy)
     assert_beats_the_majority_rate(metrics)
+    # The folder's own val split is kept; test is carved from train (a fifth of all images).
+    counts = read_json(project_copy / "reports" / "split.json")["images"]
+    assert sum(counts["val"].values()) == 60
+    assert metrics["test_images"] == sum(counts["test"].values()) == 49
     assert info["input_shape"] == [64, 64, 3]
     assert "305 images: 64x64" in info["input"]["chosen"]["image_size"]
     assert info["params"]["epochs"] > 8 and "min_steps 200" in info["chosen"]["epochs"]

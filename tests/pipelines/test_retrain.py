@@ -214,7 +214,7 @@ def test_killed_retrain_leaves_everything_and_the_next_one_cleans_up(project: Pa
                 break
     finally:
         # Every process of the run: the command's group and the session DVC runs in.
-        train = stage_process("train")
+        train = stage_process("train", under=child.pid)
         for group in {child.pid, *([os.getpgid(train)] if train else [])}:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGKILL)
