@@ -27,9 +27,14 @@ PROJECT_FILES = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """End-to-end files first: in `make test`'s two workers a long file handed out last would
-    run alone at the end while the other worker idles."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    """The longest files first, then the other end-to-end ones: in `make test`'s two workers a
+    long file handed out last would run alone at the end while the other worker idles."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("long") is None,
+            item.get_closest_marker("e2e") is None,
+        )
+    )
 
 
 def write_png(path: Path, value: int, size: tuple[int, int] = (12, 10), mode: str = "RGB") -> Path:

@@ -12,7 +12,7 @@ from tests.conftest import dvc
 from tests.e2e_helpers import read_json, set_params
 from tests.small_datasets import CIFAR_JPG, build_photo_set, build_xray_set
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.long]
 MARGIN = 0.15  # over the majority-class rate
 
 
